@@ -191,3 +191,15 @@ def test_bad_scenario_messages(retail40, shock, message):
 def test_tier_by_name(retail40):
     scenario = scenario_from_mapping({"name": "s", "shocks": [{"tier": "retail stores", "strength": 0.4}]})
     assert len(build_model(retail40, scenario).quantum_nodes) == 20
+
+
+def test_generated_labels_match_retail40_naming():
+    net = generate_network(200, seed=1)
+    labels = set(net.labels)
+    assert {"RM-A", "RM-B", "Sup-A", "Sup-B", "Dist-01", "Store-01"} <= labels
+    assert len(labels) == 200
+    # Scenario B (RM-A plus every store) and every policy apply without an unknown-label error.
+    model = build_model(net, load_scenario("B"))
+    assert model.x[net.index_of("RM-A")] == pytest.approx(-1.5)
+    for policy in load_policies().values():
+        build_model(net, load_scenario("A"), policy)

@@ -24,6 +24,18 @@ _LABEL_PREFIX = ("RM", "Sup", "Dist", "Store")
 _WINDOW = 2
 
 
+def _label(tier_id: int, k: int) -> str:
+    """Label of the ``k``-th node of a tier, named as in retail40 so scenarios and policies apply.
+
+    Raw materials and suppliers get letters (``RM-A``, ``Sup-G``) while they last, then numbers
+    (``Sup-27``); distributors and stores get two-digit numbers (``Dist-01``, ``Store-120``).
+    """
+    prefix = _LABEL_PREFIX[tier_id]
+    if tier_id <= 1 and k < 26:
+        return f"{prefix}-{chr(ord('A') + k)}"
+    return f"{prefix}-{k + 1:02d}"
+
+
 def _tier_sizes(num_nodes: int, template: SupplyNetwork) -> list[int]:
     """Split ``num_nodes`` over the tiers in the template's proportions, each tier non-empty."""
     shares = np.array(list(template.tier_sizes().values()), dtype=float)
@@ -71,9 +83,7 @@ def generate_network(num_nodes: int, seed: int, *, name: str | None = None) -> S
     members: list[list[int]] = []
     for tier_id, size in enumerate(sizes):
         ids = list(range(len(nodes), len(nodes) + size))
-        width = len(str(size))
-        nodes += [Node(i, f"{_LABEL_PREFIX[tier_id]}-{k + 1:0{width}d}", tier_id)
-                  for k, i in enumerate(ids)]
+        nodes += [Node(i, _label(tier_id, k), tier_id) for k, i in enumerate(ids)]
         members.append(ids)
 
     edges: list[Edge] = []
