@@ -6,6 +6,9 @@ Runs in a few minutes on a 2-core laptop, into the MLflow experiment ``default-s
 
 1. ``vqe`` over ``network.nodes=6,8,10`` x ``ansatz.depth=1,2`` (the accuracy/cost grid);
 2. ``exact`` and every other available task over ``network.nodes=6,8,10`` (depth-independent);
+3. ``scaling`` with the state vector (8-20 qubits) and the matrix-product-state method (8-40);
+4. ``exact`` and ``vqe`` on the full 40-node network and the 30-node execution network,
+   scenarios A and B (the method ``auto`` picks there is the matrix product state);
 
 each a Hydra multirun of ``experiments/run.py`` with two joblib workers. Tasks whose module is not
 in this installation are left out (and said so). Jobs already FINISHED with the same config are
@@ -32,6 +35,9 @@ log = logging.getLogger("qrspps.study")
 
 EXPERIMENT = "default-study"
 NODES = "6,8,10"
+#: Sizes of the scaling sweeps (state vector; matrix product state).
+SV_NODES = "8,10,12,14,16,18,20"
+MPS_NODES = "8,16,24,32,40"
 #: Settings shared by every sweep: two local workers, a per-job guard so that one stuck job cannot
 #: blow the study's time budget, and VQE restarts / Monte Carlo samples sized for a laptop (the
 #: published 5 restarts and 50,000 samples are `profile=paper`).
@@ -63,12 +69,38 @@ def sweeps(extra: list[str]) -> list[tuple[str, list[str]]]:
                 [f"task={','.join(depth_tasks)}", f"network.nodes={NODES}", "ansatz.depth=1,2"],
             )
         )
-    size_tasks = [t for t in available if t not in DEPTH_TASKS and t not in EXCLUDED]
+    size_tasks = [
+        t for t in available if t not in DEPTH_TASKS and t not in EXCLUDED and t != "scaling"
+    ]
     if size_tasks:
         planned.append(
             (
                 "exact references and the other stages vs size",
                 [f"task={','.join(size_tasks)}", f"network.nodes={NODES}"],
+            )
+        )
+    if "scaling" in available:
+        # The scaling report's data: state-vector cost up to where it starts to hurt on a laptop,
+        # matrix-product-state cost up to the full network (measured, never extrapolated).
+        planned.append(
+            (
+                "state-vector scaling",
+                ["task=scaling", f"network.nodes={SV_NODES}", "simulator=statevector"],
+            )
+        )
+        planned.append(
+            (
+                "matrix-product-state scaling",
+                ["task=scaling", f"network.nodes={MPS_NODES}", "simulator=mps"],
+            )
+        )
+    full_tasks = [t for t in ("exact", "vqe") if t in available]
+    if full_tasks:
+        # The published sizes: the full 40-node network and the 30-node execution network.
+        planned.append(
+            (
+                "exact references and VQE at the published sizes",
+                [f"task={','.join(full_tasks)}", "network=retail40,exec30", "scenario=A,B"],
             )
         )
     return [(title, ["-m", *overrides, *COMMON, *extra]) for title, overrides in planned]

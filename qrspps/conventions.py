@@ -31,16 +31,16 @@ Units and time
     with ``hbar = 1``; the propagator is ``U(t) = exp(-i H t)``.
 
 Spectra
-    The characteristic function is ``chi(t) = Tr exp(-i H t) / 2**n`` (so ``chi(0) = 1``); the density
-    of states is normalised to unit mass, ``sum_k rho(E_k) = 1`` over the ``2**n`` eigenvalues. The
-    survival amplitude of a state is ``A(t) = <psi|exp(-i H t)|psi>``.
+    The characteristic function is ``chi(t) = Tr exp(-i H t) / 2**n`` (so ``chi(0) = 1``); the
+    density of states is normalised to unit mass, ``sum_k rho(E_k) = 1`` over the ``2**n``
+    eigenvalues. The survival amplitude of a state is ``A(t) = <psi|exp(-i H t)|psi>``.
 
 Thermal quantities
     ``beta = 1 / T`` in inverse energy units (``k_B = 1``); ``Z(beta) = Tr exp(-beta H)``.
 
 Trotter order
-    "Order 1" is Lie-Trotter ``prod_k exp(-i H_k dt)``; "order 2k" is the symmetric Suzuki formula of
-    that order, as in Qiskit's ``SuzukiTrotter(order=...)``.
+    "Order 1" is Lie-Trotter ``prod_k exp(-i H_k dt)``; "order 2k" is the symmetric Suzuki formula
+    of that order, as in Qiskit's ``SuzukiTrotter(order=...)``.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def basis_bits(num_qubits: int) -> np.ndarray:
     """Bits of every basis state in little-endian order.
 
     Returns:
-        Array of shape ``(2**num_qubits, num_qubits)``; row ``b`` holds the bits of basis index ``b``
-        with column ``i`` = bit of qubit ``i`` (little-endian, as in Qiskit).
+        Array of shape ``(2**num_qubits, num_qubits)``; row ``b`` holds the bits of basis index
+        ``b`` with column ``i`` = bit of qubit ``i`` (little-endian, as in Qiskit).
     """
     index = np.arange(2**num_qubits, dtype=np.int64)
     return ((index[:, None] >> np.arange(num_qubits, dtype=np.int64)[None, :]) & 1).astype(np.int8)

@@ -30,7 +30,9 @@ def test_reversed_qubit_order_is_detected():
         zz=[(2 - i, 2 - j, c) for i, j, c in TERMS["zz"]],
         x={2 - k: c for k, c in TERMS["x"].items()},
     )
-    assert not np.allclose(to_sparse_pauli_op(MODEL).to_matrix(), kron_hamiltonian(3, **reversed_terms))
+    assert not np.allclose(
+        to_sparse_pauli_op(MODEL).to_matrix(), kron_hamiltonian(3, **reversed_terms)
+    )
 
 
 def test_openfermion_sparse_matrix_is_big_endian():
@@ -38,7 +40,9 @@ def test_openfermion_sparse_matrix_is_big_endian():
     of_matrix = get_sparse_operator(to_qubit_operator(MODEL), n_qubits=3).toarray()
     n = 3
     perm = [int(format(b, f"0{n}b")[::-1], 2) for b in range(2**n)]
-    np.testing.assert_allclose(of_matrix[np.ix_(perm, perm)], kron_hamiltonian(3, **TERMS), atol=1e-12)
+    np.testing.assert_allclose(
+        of_matrix[np.ix_(perm, perm)], kron_hamiltonian(3, **TERMS), atol=1e-12
+    )
 
 
 def test_diagonal_is_little_endian():

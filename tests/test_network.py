@@ -135,19 +135,45 @@ def test_good_file_loads(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('"0-2:0.7"', '"0-5:0.7"', r"net.yaml: edges\[1\] '0-5:0.7': unknown node '5'; expected a node id in 0..2"),
+        (
+            '"0-2:0.7"',
+            '"0-5:0.7"',
+            r"net.yaml: edges\[1\] '0-5:0.7': unknown node '5'; expected a node id in 0..2",
+        ),
         ('"0-2:0.7"', '"2-2:0.7"', r"edges\[1\] '2-2:0.7': self-loop on node 2"),
         ('"0-2:0.7"', '"1-0:0.7"', r"edges\[1\] '1-0:0.7': duplicate edge between nodes 1 and 0"),
-        ('"0-2:0.7"', '"0-2:-0.7"', r"edges\[1\] '0-2:-0.7': J must be a positive number, got -0.7"),
+        (
+            '"0-2:0.7"',
+            '"0-2:-0.7"',
+            r"edges\[1\] '0-2:-0.7': J must be a positive number, got -0.7",
+        ),
         ('"0-2:0.7"', '"0-2:0"', r"J must be a positive number, got 0"),
         ('"0-2:0.7"', '"0-2:abc"', r"edges\[1\] '0-2:abc': J must be a positive number, got 'abc'"),
-        ("{id: 2, label: S2, tier: 1}", "{id: 2, label: S2, tier: 7}",
-         r"node_table\[2\]: node 'S2' is in tier 7, which has no bias; expected one of the tiers \[0, 1\]"),
-        ("{id: 2, label: S2, tier: 1}", "{id: 2, tier: 1}", r"node_table\[2\]: missing field 'label'"),
-        ("{id: 1, name: shop, bias: 0.2}", "{id: 1, name: shop}", r"tiers\[1\]: missing field 'bias'"),
-        ("{id: 1, name: shop, bias: 0.2}", "{id: 1, name: shop, bias: high}",
-         r"tiers\[1\].bias: expected a number, got 'high'"),
-        ("{id: 2, label: S2, tier: 1}", "{id: 2, label: S1, tier: 1}", r"label 'S1' already used by node 1"),
+        (
+            "{id: 2, label: S2, tier: 1}",
+            "{id: 2, label: S2, tier: 7}",
+            r"node_table\[2\]: node 'S2' is in tier 7, which has no bias; expected one of the tiers \[0, 1\]",
+        ),
+        (
+            "{id: 2, label: S2, tier: 1}",
+            "{id: 2, tier: 1}",
+            r"node_table\[2\]: missing field 'label'",
+        ),
+        (
+            "{id: 1, name: shop, bias: 0.2}",
+            "{id: 1, name: shop}",
+            r"tiers\[1\]: missing field 'bias'",
+        ),
+        (
+            "{id: 1, name: shop, bias: 0.2}",
+            "{id: 1, name: shop, bias: high}",
+            r"tiers\[1\].bias: expected a number, got 'high'",
+        ),
+        (
+            "{id: 2, label: S2, tier: 1}",
+            "{id: 2, label: S1, tier: 1}",
+            r"label 'S1' already used by node 1",
+        ),
     ],
 )
 def test_bad_network_messages(tmp_path, old, new, message):
@@ -158,7 +184,9 @@ def test_bad_network_messages(tmp_path, old, new, message):
 
 def test_empty_network_message(tmp_path):
     text = GOOD.split("node_table:")[0] + "node_table: []\nedges: []\n"
-    with pytest.raises(NetworkValidationError, match=r"net.yaml: empty network: 'node_table' has no nodes"):
+    with pytest.raises(
+        NetworkValidationError, match=r"net.yaml: empty network: 'node_table' has no nodes"
+    ):
         load_network(write(tmp_path, text))
 
 
@@ -176,9 +204,18 @@ def test_missing_file(tmp_path):
     ("shock", "message"),
     [
         ({"labels": ["RM-Z"], "strength": 1.0}, r"unknown node label 'RM-Z' in network 'retail40'"),
-        ({"tier": 9, "strength": 1.0}, r"unknown tier 9 in network 'retail40'; expected one of \[0, 1, 2, 3\]"),
-        ({"labels": ["RM-A"], "strength": -0.5}, r"shocks\[0\].strength \(lambda\): must be >= 0, was -0.5"),
-        ({"labels": ["RM-A"], "strength": "big"}, r"shocks\[0\].strength \(lambda\): expected a number, got 'big'"),
+        (
+            {"tier": 9, "strength": 1.0},
+            r"unknown tier 9 in network 'retail40'; expected one of \[0, 1, 2, 3\]",
+        ),
+        (
+            {"labels": ["RM-A"], "strength": -0.5},
+            r"shocks\[0\].strength \(lambda\): must be >= 0, was -0.5",
+        ),
+        (
+            {"labels": ["RM-A"], "strength": "big"},
+            r"shocks\[0\].strength \(lambda\): expected a number, got 'big'",
+        ),
         ({"labels": ["RM-A"]}, r"shocks\[0\]: missing field 'strength'"),
     ],
 )
@@ -189,7 +226,9 @@ def test_bad_scenario_messages(retail40, shock, message):
 
 
 def test_tier_by_name(retail40):
-    scenario = scenario_from_mapping({"name": "s", "shocks": [{"tier": "retail stores", "strength": 0.4}]})
+    scenario = scenario_from_mapping(
+        {"name": "s", "shocks": [{"tier": "retail stores", "strength": 0.4}]}
+    )
     assert len(build_model(retail40, scenario).quantum_nodes) == 20
 
 

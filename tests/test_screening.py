@@ -27,12 +27,17 @@ def setting():
     model = build_model(network, scenario)
     policies = load_policies()
     perturbations = {p: policy_perturbation(network, pol) for p, pol in policies.items()}
-    vqe = run_vqe(model, depth=DEPTH, seed=3,
-                  optimizer=OptimizerSettings(name="lbfgsb", restarts=1, init="mean_field"),
-                  simulator=SimulatorSettings(method="statevector", max_parallel_threads=1))
+    vqe = run_vqe(
+        model,
+        depth=DEPTH,
+        seed=3,
+        optimizer=OptimizerSettings(name="lbfgsb", restarts=1, init="mean_field"),
+        simulator=SimulatorSettings(method="statevector", max_parallel_threads=1),
+    )
     ansatz = build_ansatz("brickwork_ry", N, DEPTH)
-    estimator = StructuredEstimator(model, AerBackend(ansatz, SimulatorSettings(
-        method="statevector", max_parallel_threads=1)))
+    estimator = StructuredEstimator(
+        model, AerBackend(ansatz, SimulatorSettings(method="statevector", max_parallel_threads=1))
+    )
     screened = screen_policies(estimator, vqe.parameters, perturbations)
     return network, scenario, model, policies, perturbations, vqe, ansatz, screened
 
@@ -42,7 +47,9 @@ def test_first_order_matches_statevector_expectation(setting):
     # Independent state: Qiskit's reference Statevector, not Aer, and the Pauli-sum expectation.
     psi = Statevector(ansatz.circuit.assign_parameters(vqe.parameters))
     for est in screened.estimates:
-        expected = float(np.real(psi.expectation_value(to_sparse_pauli_op(perturbations[est.policy_id]))))
+        expected = float(
+            np.real(psi.expectation_value(to_sparse_pauli_op(perturbations[est.policy_id])))
+        )
         assert est.first_order_delta_e == pytest.approx(expected, abs=1e-9)
 
 
@@ -52,13 +59,17 @@ def test_gradient_norm_matches_finite_differences(setting):
     op = to_sparse_pauli_op(model + perturbations["trade_diversion"])
 
     def energy(theta):
-        return float(np.real(Statevector(ansatz.circuit.assign_parameters(theta)).expectation_value(op)))
+        return float(
+            np.real(Statevector(ansatz.circuit.assign_parameters(theta)).expectation_value(op))
+        )
 
     step = 1e-5
-    grad = np.array([
-        (energy(vqe.parameters + step * e) - energy(vqe.parameters - step * e)) / (2 * step)
-        for e in np.eye(len(vqe.parameters))
-    ])
+    grad = np.array(
+        [
+            (energy(vqe.parameters + step * e) - energy(vqe.parameters - step * e)) / (2 * step)
+            for e in np.eye(len(vqe.parameters))
+        ]
+    )
     # Central differences carry an O(step^2) truncation and ~1e-11/step round-off error.
     assert est.gradient_norm == pytest.approx(np.linalg.norm(grad), abs=1e-5)
 
@@ -80,13 +91,18 @@ def test_no_intervention_is_zero(setting):
 
 @pytest.mark.parametrize("policy_id", ["rate_hike", "stockpile_release", "trade_diversion"])
 def test_reoptimised_energy_against_exact(setting, policy_id):
-    network, scenario, model, policies, _, vqe, _, _ = setting
+    network, scenario, _, policies, _, vqe, _, _ = setting
     policy_model = build_model(network, scenario, policies[policy_id])
     exact = exact_ground_state(policy_model).energy
-    result = run_vqe(policy_model, depth=DEPTH, seed=5, initial_parameters=vqe.parameters,
-                     optimizer=OptimizerSettings(name="lbfgsb", restarts=2, init="mean_field"),
-                     simulator=SimulatorSettings(method="statevector", max_parallel_threads=1),
-                     exact_energy=exact)
+    result = run_vqe(
+        policy_model,
+        depth=DEPTH,
+        seed=5,
+        initial_parameters=vqe.parameters,
+        optimizer=OptimizerSettings(name="lbfgsb", restarts=2, init="mean_field"),
+        simulator=SimulatorSettings(method="statevector", max_parallel_threads=1),
+        exact_energy=exact,
+    )
     # Variational: never below the exact ground energy (round-off aside) ...
     assert result.energy >= exact - 1e-9
     # ... and for these policies the ground state is within the ansatz's reach.

@@ -58,19 +58,24 @@ def network_from_config(cfg: Mapping[str, Any]) -> SupplyNetwork:
     if selection == "exec30":
         network = execution_subnetwork(network)
     elif selection != "prefix":
-        raise ConfigError(f"{source}: network.selection must be 'prefix' or 'exec30', was {selection!r}")
+        raise ConfigError(
+            f"{source}: network.selection must be 'prefix' or 'exec30', was {selection!r}"
+        )
     if nodes is not None:
         network = network.prefix(int(nodes))
     return network
 
 
 def build_problem(cfg: Mapping[str, Any]) -> Problem:
-    """Build the :class:`Problem` of a resolved run config (``network``, ``scenario``, ``policies``)."""
+    """The :class:`Problem` of a resolved run config (``network``, ``scenario``, ``policies``)."""
     network = network_from_config(cfg["network"])
-    scenario = scenario_from_mapping(cfg["scenario"], source=f"config scenario={cfg['scenario'].get('name')!r}")
+    scenario = scenario_from_mapping(
+        cfg["scenario"], source=f"config scenario={cfg['scenario'].get('name')!r}"
+    )
     policy_cfg = cfg.get("policies") or {}
-    catalogue = policies_from_mapping(policy_cfg.get("catalogue") or {"no_intervention": {"cost": 0}},
-                                      source="config policies")
+    catalogue = policies_from_mapping(
+        policy_cfg.get("catalogue") or {"no_intervention": {"cost": 0}}, source="config policies"
+    )
     screen = list(policy_cfg.get("screen") or catalogue)
     unknown = [p for p in screen if p not in catalogue]
     if unknown:
@@ -79,6 +84,11 @@ def build_problem(cfg: Mapping[str, Any]) -> Problem:
             f"policies.catalogue: {list(catalogue)}"
         )
     model = build_model(network, scenario)
-    log.info("problem: network %s (%d nodes, %d edges), scenario %s", network.name,
-             network.num_nodes, len(network.edges), scenario.name)
+    log.info(
+        "problem: network %s (%d nodes, %d edges), scenario %s",
+        network.name,
+        network.num_nodes,
+        len(network.edges),
+        scenario.name,
+    )
     return Problem(network, scenario, model, {p: catalogue[p] for p in screen})

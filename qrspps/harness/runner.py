@@ -818,6 +818,9 @@ def _child_main(spec_path: str) -> int:
     root.handlers[:] = [handler]
     for name, level in spec.get("log_levels", {}).items():
         logging.getLogger(name or None).setLevel(level)
+    # Qiskit's transpiler logs every pass at INFO: keep the job log to the pipeline's own lines.
+    for name in ("qiskit", "stevedore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.captureWarnings(True)
 
     result_dir = Path(spec["result_dir"])

@@ -20,7 +20,7 @@ from qrspps.model.network import Edge, Node, SupplyNetwork, Tier, load_named_net
 #: Tier names of generated networks (the same four tiers as retail40).
 _TIER_NAMES = ("raw materials", "suppliers", "distributors", "retail stores")
 _LABEL_PREFIX = ("RM", "Sup", "Dist", "Store")
-#: Half-width (in nodes) of the window a node draws its suppliers from, around its relative position.
+#: Half-width (nodes) of the window a node draws its suppliers from, around its relative position.
 _WINDOW = 2
 
 
@@ -48,14 +48,18 @@ def _tier_sizes(num_nodes: int, template: SupplyNetwork) -> list[int]:
 
 def _template_statistics(template: SupplyNetwork) -> tuple[dict[int, Counter], float, np.ndarray]:
     """In-degree histograms per tier, intra-tier-2 link rate, and the J values of the template."""
-    in_degree = Counter((e.target) for e in template.edges if template.nodes[e.source].tier
-                        == template.nodes[e.target].tier - 1)
+    in_degree = Counter(
+        (e.target)
+        for e in template.edges
+        if template.nodes[e.source].tier == template.nodes[e.target].tier - 1
+    )
     per_tier: dict[int, Counter] = {}
     for node in template.nodes:
         if node.tier > 0:
             per_tier.setdefault(node.tier, Counter())[max(1, in_degree.get(node.id, 0))] += 1
-    intra = sum(1 for e in template.edges
-                if template.nodes[e.source].tier == template.nodes[e.target].tier)
+    intra = sum(
+        1 for e in template.edges if template.nodes[e.source].tier == template.nodes[e.target].tier
+    )
     distributors = max(1, template.tier_sizes().get(2, 1))
     couplings = np.array([e.coupling for e in template.edges])
     return per_tier, intra / distributors, couplings
@@ -110,7 +114,7 @@ def generate_network(num_nodes: int, seed: int, *, name: str | None = None) -> S
 
     # Lateral links between distributors, as retail40 has (Dist-01 -> Dist-10 and so on).
     dist = members[2]
-    for _ in range(int(round(intra_rate * len(dist)))):
+    for _ in range(round(intra_rate * len(dist))):
         if len(dist) < 2:
             break
         a = int(rng.integers(len(dist)))
@@ -119,4 +123,6 @@ def generate_network(num_nodes: int, seed: int, *, name: str | None = None) -> S
             add(dist[a], dist[b])
 
     edges.sort(key=lambda e: (nodes[e.source].tier, e.source, e.target))
-    return SupplyNetwork(name or f"generated-{num_nodes}-s{seed}", tiers, tuple(nodes), tuple(edges))
+    return SupplyNetwork(
+        name or f"generated-{num_nodes}-s{seed}", tiers, tuple(nodes), tuple(edges)
+    )

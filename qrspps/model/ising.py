@@ -43,7 +43,9 @@ class IsingModel:
     def __post_init__(self) -> None:
         n = self.num_qubits
         if self.z.shape != (n,) or self.x.shape != (n,):
-            raise ValueError(f"z and x must have shape ({n},), got {self.z.shape} and {self.x.shape}")
+            raise ValueError(
+                f"z and x must have shape ({n},), got {self.z.shape} and {self.x.shape}"
+            )
         if self.zz_pairs.shape != (len(self.zz), 2):
             raise ValueError(
                 f"zz_pairs must have shape ({len(self.zz)}, 2), got {self.zz_pairs.shape}"
@@ -119,7 +121,10 @@ class IsingModel:
         spins = bits_to_spins(bits).astype(float)
         energy = spins @ self.z
         if len(self.zz):
-            energy = energy + (spins[..., self.zz_pairs[:, 0]] * spins[..., self.zz_pairs[:, 1]]) @ self.zz
+            energy = (
+                energy
+                + (spins[..., self.zz_pairs[:, 0]] * spins[..., self.zz_pairs[:, 1]]) @ self.zz
+            )
         return energy
 
     def diagonal(self) -> np.ndarray:

@@ -177,7 +177,9 @@ def execution_subnetwork(network: SupplyNetwork, num_stores: int = 10) -> Supply
             inflow[e.target] += e.coupling
     # sorted() is stable, so equal inflows keep ascending index order.
     ranked = sorted(stores, key=lambda s: -inflow[s])[:num_stores]
-    return network.subnetwork(upstream + sorted(ranked), name=f"{network.name}-exec{len(upstream) + num_stores}")
+    return network.subnetwork(
+        upstream + sorted(ranked), name=f"{network.name}-exec{len(upstream) + num_stores}"
+    )
 
 
 # --------------------------------------------------------------------------- loading and validation
@@ -212,8 +214,10 @@ def network_from_mapping(data: Any, *, source: str = "<mapping>") -> SupplyNetwo
         source: where the data came from, quoted in every error message.
     """
     if not isinstance(data, Mapping):
-        raise NetworkValidationError(f"{source}: expected a mapping with keys name, tiers, "
-                                     f"node_table, edges; got {type(data).__name__}")
+        raise NetworkValidationError(
+            f"{source}: expected a mapping with keys name, tiers, "
+            f"node_table, edges; got {type(data).__name__}"
+        )
     for key in ("tiers", "node_table", "edges"):
         if key not in data or data[key] is None:
             raise NetworkValidationError(f"{source}: missing field {key!r}")

@@ -120,8 +120,9 @@ def scenario_from_mapping(data: Any, *, source: str = "<mapping>") -> Scenario:
             raise ScenarioError(f"{where}: missing field 'strength' (lambda >= 0)")
         strength = _number(entry["strength"], f"{where}.strength (lambda)", minimum=0.0)
         shocks.append(Shock(strength, _selector(entry, where, ("labels", "tier"))))
-    return Scenario(str(data.get("name", Path(source).stem)), str(data.get("description", "")),
-                    tuple(shocks))
+    return Scenario(
+        str(data.get("name", Path(source).stem)), str(data.get("description", "")), tuple(shocks)
+    )
 
 
 def policy_from_mapping(policy_id: str, data: Any, *, source: str = "<mapping>") -> Policy:
@@ -137,12 +138,16 @@ def policy_from_mapping(policy_id: str, data: Any, *, source: str = "<mapping>")
             raise ScenarioError(f"{twhere}: expected a mapping, got {entry!r}")
         op = str(entry.get("op", "")).upper()
         if op not in _OPERATORS:
-            raise ScenarioError(f"{twhere}: op must be one of {_OPERATORS}, got {entry.get('op')!r}")
+            raise ScenarioError(
+                f"{twhere}: op must be one of {_OPERATORS}, got {entry.get('op')!r}"
+            )
         coeff = _number(entry.get("coeff"), f"{twhere}.coeff")
         if op == "ZZ":
             pair = entry.get("pair")
             if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
-                raise ScenarioError(f"{twhere}: a ZZ term needs 'pair: [label, label]', got {pair!r}")
+                raise ScenarioError(
+                    f"{twhere}: a ZZ term needs 'pair: [label, label]', got {pair!r}"
+                )
             selector: dict[str, Any] = {"pair": list(pair)}
         else:
             selector = _selector(entry, twhere, ("labels", "tier"))
@@ -154,7 +159,9 @@ def policies_from_mapping(data: Any, *, source: str = "<mapping>") -> dict[str, 
     """Parse a mapping ``policy_id -> policy``; order is kept."""
     if not isinstance(data, Mapping) or not data:
         raise ScenarioError(f"{source}: expected a non-empty mapping of policy id to policy")
-    return {str(pid): policy_from_mapping(str(pid), spec, source=source) for pid, spec in data.items()}
+    return {
+        str(pid): policy_from_mapping(str(pid), spec, source=source) for pid, spec in data.items()
+    }
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
@@ -175,8 +182,9 @@ def load_policies(name_or_path: str | Path = "default") -> dict[str, Policy]:
     if not path.is_file():
         raise ScenarioError(f"{path}: policy file not found")
     data = yaml.safe_load(path.read_text())
-    return policies_from_mapping(data.get("catalogue") if isinstance(data, Mapping) else data,
-                                 source=str(path))
+    return policies_from_mapping(
+        data.get("catalogue") if isinstance(data, Mapping) else data, source=str(path)
+    )
 
 
 # --------------------------------------------------------------------------- node selection
@@ -248,7 +256,7 @@ def scenario_perturbation(network: SupplyNetwork, scenario: Scenario) -> IsingMo
 
 
 def policy_perturbation(network: SupplyNetwork, policy: Policy) -> IsingModel:
-    """The perturbation operator P of ``policy`` on ``network`` (terms on cut-away nodes dropped)."""
+    """Perturbation P of ``policy`` on ``network`` (terms on cut-away nodes are dropped)."""
     z: dict[int, float] = {}
     x: dict[int, float] = {}
     zz: list[tuple[int, int, float]] = []
@@ -259,7 +267,9 @@ def policy_perturbation(network: SupplyNetwork, policy: Policy) -> IsingModel:
             if None in ends:
                 continue
             if ends[0] == ends[1]:
-                raise ScenarioError(f"{where}: ZZ pair names one node twice: {term.selector['pair']}")
+                raise ScenarioError(
+                    f"{where}: ZZ pair names one node twice: {term.selector['pair']}"
+                )
             zz.append((ends[0], ends[1], term.coeff))
             continue
         target = z if term.op == "Z" else x

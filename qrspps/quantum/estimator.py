@@ -91,15 +91,27 @@ def statevector_x_expectation(psi: np.ndarray, qubit: int) -> float:
     return 2.0 * float(np.einsum("ij,ij->", view[:, 0, :], view[:, 1, :], dtype=np.float64))
 
 
-def statevector_energy(psi: np.ndarray, model: IsingModel, diagonal: np.ndarray) -> float:
+def statevector_energy(
+    psi: np.ndarray,
+    model: IsingModel,
+    diagonal: np.ndarray,
+    *,
+    buffer: np.ndarray | None = None,
+) -> float:
     """``<psi|H|psi>`` from the diagonal of the Z/ZZ part and the X terms.
 
     Args:
         psi: normalised little-endian state vector (complex128 or complex64).
         model: the Hamiltonian.
         diagonal: ``model.diagonal()`` (float64, length ``2**n``).
+        buffer: optional float64 scratch array of length ``2**n`` for ``|psi|^2``. Reusing one
+            matters at 20+ qubits: a fresh array of that size is a fresh memory mapping whose
+            page faults cost more than the arithmetic (~1 s against 0.07 s at 24 qubits).
     """
-    probabilities = np.abs(psi) ** 2
+    if buffer is None:
+        buffer = np.empty(len(psi))
+    probabilities = np.abs(psi, out=buffer)
+    np.multiply(probabilities, probabilities, out=probabilities)
     energy = float(np.dot(probabilities, diagonal))
     for k in np.flatnonzero(model.x):
         energy += float(model.x[k]) * statevector_x_expectation(psi, int(k))
@@ -272,6 +284,7 @@ class StructuredEstimator:
         self.model = model
         self.backend = backend
         self.evaluations = 0
+        self._buffer: np.ndarray | None = None
         self._diagonals: dict[int, tuple[IsingModel, np.ndarray]] = {}
 
     @property
@@ -306,8 +319,13 @@ class StructuredEstimator:
         out = np.empty((len(thetas), len(models)))
         if self.method == "statevector":
             diagonals = [self.diagonal(m) for m in models]
+            if self._buffer is None:
+                self._buffer = np.empty(2**self.model.num_qubits)
             for row, psi in enumerate(self.backend.run(thetas)):
-                out[row] = [statevector_energy(psi, m, d) for m, d in zip(models, diagonals)]
+                out[row] = [
+                    statevector_energy(psi, m, d, buffer=self._buffer)
+                    for m, d in zip(models, diagonals)
+                ]
         else:
             pairs = _union_pairs(models)
             states = list(self.backend.run(thetas))

@@ -79,10 +79,12 @@ def _measured(
 
 def _largest_elsewhere(runs: Sequence[RunView], metric: str, n: int) -> str:
     """Where the quantity was measured at other sizes, say so (the reader may want to know)."""
-    sizes = sorted(
-        {r.nodes for r, _ in _values(runs, metric) if r.nodes is not None and r.nodes != n}
-    )
-    return f"measured at n = {', '.join(map(str, sizes))} only" if sizes else ""
+    found = [r.nodes for r, _ in _values(runs, metric) if r.nodes is not None]
+    sizes = sorted({size for size in found if size != n})
+    if not sizes:
+        return ""
+    listed = ", ".join(map(str, sizes))
+    return f"also measured at n = {listed}" if n in found else f"measured at n = {listed} only"
 
 
 def _preprint_line(runs: Sequence[RunView], target: int) -> tuple[str, str, str]:

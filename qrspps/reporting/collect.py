@@ -64,7 +64,8 @@ VQE_TASKS = frozenset({"vqe", "pipeline"})
 # Spellings tried, in order, for each field (tags hold the method the harness resolved, e.g. the
 # choice `auto` made, so the tag wins over the configured parameter).
 _TASK_KEYS = (("tags", "task"), ("params", "task.name"), ("params", "task"))
-_NODES_KEYS = (("params", "network.nodes"), ("metrics", "num_qubits"), ("params", "nodes"))
+# The measured qubit count first: network.nodes is null for a full network (retail40, exec30).
+_NODES_KEYS = (("metrics", "num_qubits"), ("params", "network.nodes"), ("params", "nodes"))
 _METHOD_TAG = ("tags", "method")
 _METHOD_PARAM_KEYS = (("params", "simulator.method"), ("params", "method"))
 _PRECISION_KEYS = (("tags", "precision"), ("params", "simulator.precision"))

@@ -89,8 +89,9 @@ def commutator_scores(
     scores = np.zeros(len(perturbations))
     pubs, targets = [], []
     backend = estimator.backend
-    circuit = transpile(backend.ansatz.circuit, AerSimulator(method=backend.method),
-                        optimization_level=0)
+    circuit = transpile(
+        backend.ansatz.circuit, AerSimulator(method=backend.method), optimization_level=0
+    )
     for k, p in enumerate(perturbations):
         p_op = to_sparse_pauli_op(p)
         hermitian = (-1j * (h_op @ p_op - p_op @ h_op)).simplify(atol=1e-14)
@@ -100,8 +101,10 @@ def commutator_scores(
         pubs.append((circuit, SparsePauliOp(hermitian.paulis, hermitian.coeffs.real), theta))
         targets.append(k)
     if pubs:
-        options = {"method": backend.method,
-                   "max_parallel_threads": backend.settings.max_parallel_threads}
+        options = {
+            "method": backend.method,
+            "max_parallel_threads": backend.settings.max_parallel_threads,
+        }
         aer_estimator = EstimatorV2(options={"default_precision": 0.0, "backend_options": options})
         result = aer_estimator.run(pubs).result()
         scores[targets] = [float(np.real(r.data.evs)) for r in result]
@@ -147,8 +150,9 @@ def screen_policies(
 
     # Curvature along each policy's descent direction: E(theta -/+ h u) for every policy, batched.
     directions = -grads / np.where(norms > 0, norms, 1.0)[:, None]
-    probes = np.concatenate([theta + curvature_step * directions,
-                             theta - curvature_step * directions])
+    probes = np.concatenate(
+        [theta + curvature_step * directions, theta - curvature_step * directions]
+    )
     probe_values = estimator.expectation_values(probes, models[1:])
     k = len(ids)
     plus = probe_values[np.arange(k), np.arange(k)]
@@ -159,13 +163,27 @@ def screen_policies(
     wall = time.perf_counter() - started
     states = estimator.backend.circuits_run - states_before
 
-    commutators = (commutator_scores(estimator, theta, [perturbations[p] for p in ids])
-                   if with_commutator else np.full(k, np.nan))
-    log.info("screened %d policies in %.3f s (%d states; first order alone %.4f s)", k, wall,
-             states, first_order_time)
+    commutators = (
+        commutator_scores(estimator, theta, [perturbations[p] for p in ids])
+        if with_commutator
+        else np.full(k, np.nan)
+    )
+    log.info(
+        "screened %d policies in %.3f s (%d states; first order alone %.4f s)",
+        k,
+        wall,
+        states,
+        first_order_time,
+    )
     estimates = tuple(
-        PolicyEstimate(pid, float(delta_first[i]), float(second[i]), float(norms[i]),
-                       float(curvature[i]), float(commutators[i]))
+        PolicyEstimate(
+            pid,
+            float(delta_first[i]),
+            float(second[i]),
+            float(norms[i]),
+            float(curvature[i]),
+            float(commutators[i]),
+        )
         for i, pid in enumerate(ids)
     )
     return ScreeningEstimates(estimates, base_energy, wall, first_order_time, states)

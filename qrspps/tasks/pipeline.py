@@ -23,8 +23,11 @@ from qrspps.harness.result import TaskResult
 log = logging.getLogger(__name__)
 
 #: Stages in order: (name, module with ``run(cfg) -> TaskResult``).
-STAGES = (("vqe", "qrspps.tasks.vqe"), ("screening", "qrspps.tasks.screening"),
-          ("dosqpe", "qrspps.tasks.dosqpe"))
+STAGES = (
+    ("vqe", "qrspps.tasks.vqe"),
+    ("screening", "qrspps.tasks.screening"),
+    ("dosqpe", "qrspps.tasks.dosqpe"),
+)
 
 
 def run(cfg: Mapping[str, Any]) -> TaskResult:

@@ -53,10 +53,12 @@ def _comparison_figure(rows: list[dict[str, Any]]) -> Figure:
     fig = Figure(figsize=(8.0, 4.2), layout="constrained")
     ax = fig.add_subplot()
     x = np.arange(len(rows))
-    series = [("screening_delta_e", "screening, 1st order (simulated)"),
-              ("screening_delta_e_2nd", "screening, 2nd order (simulated)"),
-              ("reopt_delta_e", "re-optimised VQE (simulated)"),
-              ("exact_delta_e", "exact")]
+    series = [
+        ("screening_delta_e", "screening, 1st order (simulated)"),
+        ("screening_delta_e_2nd", "screening, 2nd order (simulated)"),
+        ("reopt_delta_e", "re-optimised VQE (simulated)"),
+        ("exact_delta_e", "exact"),
+    ]
     width = 0.8 / len(series)
     for k, (key, label) in enumerate(series):
         values = [r[key] if r[key] is not None else np.nan for r in rows]
@@ -83,13 +85,19 @@ def run(cfg: Mapping[str, Any]) -> TaskResult:
     vqe = vqe_from_config(problem, cfg, exact_energy=exact_base.energy)
     ansatz_cfg = cfg.get("ansatz") or {}
     simulator = SimulatorSettings.from_mapping(cfg.get("simulator"))
-    ansatz = build_ansatz(str(ansatz_cfg.get("name", "brickwork_ry")), problem.model.num_qubits,
-                          int(ansatz_cfg.get("depth", DEFAULT_DEPTH)))
+    ansatz = build_ansatz(
+        str(ansatz_cfg.get("name", "brickwork_ry")),
+        problem.model.num_qubits,
+        int(ansatz_cfg.get("depth", DEFAULT_DEPTH)),
+    )
     estimator = StructuredEstimator(problem.model, AerBackend(ansatz, simulator))
-    perturbations = {p: policy_perturbation(problem.network, problem.policies[p])
-                     for p in policy_ids}
+    perturbations = {
+        p: policy_perturbation(problem.network, problem.policies[p]) for p in policy_ids
+    }
     screened = screen_policies(
-        estimator, vqe.parameters, perturbations,
+        estimator,
+        vqe.parameters,
+        perturbations,
         curvature_step=float(settings.get("curvature_step", DEFAULT_CURVATURE_STEP)),
     )
 
@@ -99,14 +107,22 @@ def run(cfg: Mapping[str, Any]) -> TaskResult:
         base_opt = OptimizerSettings.from_mapping(cfg.get("optimizer"))
         # The warm start can sit in a basin that is optimal for H but not for H + P; the extra
         # starts use the classical mean-field product state of H + P (never its exact answer).
-        opt = dataclasses.replace(base_opt, restarts=int(settings.get("reopt_restarts", 2)),
-                                  init=str(settings.get("reopt_init", "mean_field")))
+        opt = dataclasses.replace(
+            base_opt,
+            restarts=int(settings.get("reopt_restarts", 2)),
+            init=str(settings.get("reopt_init", "mean_field")),
+        )
         for i, p in enumerate(policy_ids):
             t0 = time.perf_counter()
             reopt[p] = run_vqe(
-                problem.policy_model(p), depth=ansatz.depth, ansatz_name=ansatz.name,
-                optimizer=opt, simulator=simulator, seed=_policy_seed(seed, i),
-                initial_parameters=vqe.parameters, exact_energy=exact_policy[p].energy,
+                problem.policy_model(p),
+                depth=ansatz.depth,
+                ansatz_name=ansatz.name,
+                optimizer=opt,
+                simulator=simulator,
+                seed=_policy_seed(seed, i),
+                initial_parameters=vqe.parameters,
+                exact_energy=exact_policy[p].energy,
             )
             reopt_time += time.perf_counter() - t0
 
@@ -120,25 +136,27 @@ def run(cfg: Mapping[str, Any]) -> TaskResult:
         reopt_de = None if r is None else r.energy - vqe.energy
         stress_after = exact_policy[p].stress if r is None else r.stress
         drop = vqe.stress - stress_after
-        rows.append({
-            "policy": p,
-            "name": policy.name,
-            "cost": policy.cost,
-            "screening_delta_e": est.first_order_delta_e,
-            "screening_delta_e_2nd": est.second_order_delta_e,
-            "gradient_norm": est.gradient_norm,
-            "commutator_score": est.commutator_score,
-            "reopt_energy": None if r is None else r.energy,
-            "reopt_delta_e": reopt_de,
-            "reopt_abs_error": None if r is None else r.abs_error,
-            "reopt_time_s": None if r is None else r.wall_time_s,
-            "exact_energy": exact_policy[p].energy,
-            "exact_delta_e": exact_de,
-            "roi_screening": return_on_investment(est.first_order_delta_e, policy.cost),
-            "roi_exact": return_on_investment(exact_de, policy.cost),
-            "nodes_relieved": int(np.count_nonzero(drop > threshold)),
-            "mean_stress_change": float(np.mean(-drop)),
-        })
+        rows.append(
+            {
+                "policy": p,
+                "name": policy.name,
+                "cost": policy.cost,
+                "screening_delta_e": est.first_order_delta_e,
+                "screening_delta_e_2nd": est.second_order_delta_e,
+                "gradient_norm": est.gradient_norm,
+                "commutator_score": est.commutator_score,
+                "reopt_energy": None if r is None else r.energy,
+                "reopt_delta_e": reopt_de,
+                "reopt_abs_error": None if r is None else r.abs_error,
+                "reopt_time_s": None if r is None else r.wall_time_s,
+                "exact_energy": exact_policy[p].energy,
+                "exact_delta_e": exact_de,
+                "roi_screening": return_on_investment(est.first_order_delta_e, policy.cost),
+                "roi_exact": return_on_investment(exact_de, policy.cost),
+                "nodes_relieved": int(np.count_nonzero(drop > threshold)),
+                "mean_stress_change": float(np.mean(-drop)),
+            }
+        )
 
     exact_scores = [r["exact_delta_e"] for r in rows]
     tau_first = kendall_tau([r["screening_delta_e"] for r in rows], exact_scores)
@@ -166,28 +184,39 @@ def run(cfg: Mapping[str, Any]) -> TaskResult:
         metrics["reoptimization_time_s"] = reopt_time
         metrics["screening_speedup"] = reopt_time / screened.wall_time_s
         metrics["ranking_kendall_tau_reopt"] = kendall_tau(
-            [r["reopt_delta_e"] for r in rows], exact_scores)
+            [r["reopt_delta_e"] for r in rows], exact_scores
+        )
         metrics["max_reopt_abs_error"] = float(max(r["reopt_abs_error"] for r in rows))
         for r in rows:
             metrics[f"reopt_energy__{r['policy']}"] = r["reopt_energy"]
     metrics["wall_time_s"] = time.perf_counter() - start
 
     agrees = tau_first >= AGREEMENT_TAU
-    verdict = (f"first-order screening ranking {'agrees' if agrees else 'DISAGREES'} with the exact "
-               f"ranking (Kendall tau = {tau_first:.3f})")
-    log.info("%s; speedup %s", verdict, metrics.get("screening_speedup", "n/a (no re-optimisation)"))
-    rank_text = "\n".join([
-        "# Policy rankings (ascending dE: largest energy decrease first)",
-        f"- screening, first order (simulated): {ranking({r['policy']: r['screening_delta_e'] for r in rows})}",
-        f"- exact: {ranking({r['policy']: r['exact_delta_e'] for r in rows})}",
-        f"- verdict: {verdict}",
-        "- the commutator score <[H, P]> is identically zero for this real ansatz and real Z/X "
-        f"operators; measured max |score| = {metrics['max_abs_commutator_score']:.3g}",
-    ])
+    verdict = (
+        f"first-order screening ranking {'agrees' if agrees else 'DISAGREES'} with the exact "
+        f"ranking (Kendall tau = {tau_first:.3f})"
+    )
+    log.info(
+        "%s; speedup %s", verdict, metrics.get("screening_speedup", "n/a (no re-optimisation)")
+    )
+    first_order = {r["policy"]: r["screening_delta_e"] for r in rows}
+    rank_text = "\n".join(
+        [
+            "# Policy rankings (ascending dE: largest energy decrease first)",
+            f"- screening, first order (simulated): {ranking(first_order)}",
+            f"- exact: {ranking({r['policy']: r['exact_delta_e'] for r in rows})}",
+            f"- verdict: {verdict}",
+            "- the commutator score <[H, P]> is identically zero for this real ansatz and real Z/X "
+            f"operators; measured max |score| = {metrics['max_abs_commutator_score']:.3g}",
+        ]
+    )
     return TaskResult(
         metrics=metrics,
-        tags={"method": vqe.method, "screening_verdict": verdict,
-              "value_kind": "screening/reopt: simulated; exact_*: exact"},
+        tags={
+            "method": vqe.method,
+            "screening_verdict": verdict,
+            "value_kind": "screening/reopt: simulated; exact_*: exact",
+        },
         tables={"screening": rows},
         figures={"screening_delta_e": _comparison_figure(rows)},
         texts={"rankings.md": rank_text},
