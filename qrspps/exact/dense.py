@@ -198,8 +198,11 @@ def _low_end(
     e1 = float(excited.min()) if excited.size else float("nan")
     basis = vectors[:, ground]
     # The diagonal of the ground projector does not depend on the basis chosen inside the space.
-    weights = (np.abs(basis) ** 2).sum(axis=1) / basis.shape[1]
-    stress = stress_probability_from_z(weights @ _z_columns(num_qubits))
+    weights = (np.abs(basis) ** 2).sum(axis=1)
+    # ARPACK returns vectors normalised only to ~1e-15, which can push <Z> past -1; renormalise
+    # the diagonal and clip the rounding so the result is a probability.
+    weights /= weights.sum()
+    stress = np.clip(stress_probability_from_z(weights @ _z_columns(num_qubits)), 0.0, 1.0)
     return e0, e1, int(ground.sum()), basis, np.asarray(stress)
 
 
