@@ -25,7 +25,11 @@ from qrspps.dynamics.dosqpe import (
     lowest_peak_energy,
     spectrum_from_amplitudes,
 )
-from qrspps.dynamics.states import product_state_circuit, random_trace_states
+from qrspps.dynamics.states import (
+    product_state_circuit,
+    random_trace_states,
+    resolve_trace_states,
+)
 from qrspps.dynamics.trotter import TimeGrid, TrotterEvolution
 from qrspps.errors import ConfigError
 from qrspps.model.ising import IsingModel
@@ -72,6 +76,48 @@ def test_automatic_grid_does_not_alias(steps, caplog):
     assert choice.nyquist == pytest.approx(1.25 * RANGE.width / 2)
     assert choice.reach < choice.nyquist
     assert "aliases" not in caplog.text
+
+
+def test_automatic_schedule_shrinks_dt_past_the_reference_steps():
+    # Below N_ref the step sits at the alias limit; past it dt falls like (N_ref/N)^(2/(p+2)),
+    # so T_max = N dt grows (resolution improves) while the Trotter bound T_max dt^p falls.
+    limit = np.pi / (1.25 * RANGE.width / 2)
+    order = 2
+    choices = {n: choose_grid(RANGE, n, reference_steps=8, order=order) for n in (4, 8, 64, 256)}
+    assert choices[4].grid.dt == pytest.approx(limit, rel=1e-12)
+    assert choices[8].grid.dt == pytest.approx(limit, rel=1e-12)
+    for n in (64, 256):
+        assert choices[n].grid.dt == pytest.approx(limit * (8 / n) ** 0.5, rel=1e-12)
+        assert not choices[n].aliased
+    span = [choices[n].grid.steps * choices[n].grid.dt for n in (8, 64, 256)]
+    bound = [t * choices[n].grid.dt ** order for t, n in zip(span, (8, 64, 256))]
+    assert span[0] < span[1] < span[2]
+    assert bound[0] > bound[1] > bound[2]
+    # null keeps the alias limit at every N.
+    assert choose_grid(RANGE, 256, reference_steps=None).grid.dt == pytest.approx(limit)
+
+
+def test_bad_reference_steps_names_the_field():
+    with pytest.raises(ConfigError, match=r"dosqpe\.auto_reference_steps must be >= 1 or null, was 0"):
+        choose_grid(RANGE, 32, reference_steps=0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "method", "expected"),
+    [
+        ("auto", "statevector", "haar"),
+        ("auto", "matrix_product_state", "classical_bits"),
+        ("haar", "matrix_product_state", "haar"),
+        ("classical_bits", "statevector", "classical_bits"),
+    ],
+)
+def test_trace_state_kind_resolution(kind, method, expected):
+    assert resolve_trace_states(kind, method) == expected
+
+
+def test_unknown_trace_state_kind_names_the_field():
+    with pytest.raises(ConfigError, match=r"dosqpe\.trace_states must be one of .*was 'gauss'"):
+        resolve_trace_states("gauss", "statevector")
 
 
 def test_uncentred_grid_needs_more_room():
@@ -155,7 +201,8 @@ def test_aliased_level_folds_back():
 # --------------------------------------------------------------------------- trace estimator
 
 
-def test_trace_estimator_is_unbiased():
+@pytest.mark.parametrize("kind", ["classical_bits", "haar"])
+def test_trace_estimator_is_unbiased(kind):
     terms = dict(
         z={0: 0.1, 1: 0.15, 2: 0.2, 3: -0.25},
         zz=[(0, 1, -0.8), (1, 2, -0.5), (0, 2, -0.3), (2, 3, -0.7)],
@@ -166,7 +213,7 @@ def test_trace_estimator_is_unbiased():
     times = np.linspace(0.0, 3.0, 10)
     chi = np.exp(-1j * np.multiply.outer(times, values)).mean(axis=1)
 
-    states = random_trace_states(model, 400, np.random.default_rng(2024))
+    states = random_trace_states(model, 400, np.random.default_rng(2024), kind)
     amps = []
     for s in states:
         psi = np.array([1.0 + 0j])

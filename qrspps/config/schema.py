@@ -96,6 +96,14 @@ class InitialState(Enum):
     random = "random"
 
 
+class TraceStates(Enum):
+    """Random product states of the full-DOS trace estimator."""
+
+    auto = "auto"
+    classical_bits = "classical_bits"
+    haar = "haar"
+
+
 class Window(Enum):
     """Window applied to the survival amplitude before the FFT."""
 
@@ -227,10 +235,12 @@ class DosqpeConfig:
 
     trotter_steps: int = 32
     total_time: float | None = None  # null = chosen so that the spectrum does not alias
+    auto_reference_steps: int | None = 8  # past it the automatic dt shrinks (null: never)
     order: int = 2
     reps_per_step: int = 1
     initial_state: InitialState = InitialState.vqe
     random_states: int = 16
+    trace_states: TraceStates = TraceStates.auto
     window: Window = Window.hann
     aliasing: AliasingPolicy = AliasingPolicy.auto
     margin: float = 1.25  # alias-free band / spectral width for the automatic dt

@@ -37,6 +37,7 @@ from qrspps.dynamics.states import (
     mean_field_amplitudes,
     product_state_circuit,
     random_trace_states,
+    resolve_trace_states,
 )
 from qrspps.dynamics.trotter import TrotterEvolution, TrotterRun
 from qrspps.errors import ResourceLimitError
@@ -64,6 +65,7 @@ class FullDos:
     dos_distance: float
     trotter_time_s: float
     exact_time_s: float
+    trace_states: str = "classical_bits"
 
     @property
     def amplitudes(self) -> np.ndarray:
@@ -114,10 +116,11 @@ def full_dos(
         aliasing=settings.aliasing,
         margin=settings.margin,
         center=settings.center,
+        reference_steps=settings.auto_reference_steps,
+        order=settings.order,
     )
 
     started = time.perf_counter()
-    states = random_trace_states(model, settings.random_states, rng)
     evolution = TrotterEvolution(
         model,
         choice.grid,
@@ -125,6 +128,8 @@ def full_dos(
         reps_per_step=settings.reps_per_step,
         settings=simulator,
     )
+    kind = resolve_trace_states(settings.trace_states, evolution.method)
+    states = random_trace_states(model, settings.random_states, rng, kind)
     runs = evolution.evolve([(s.name, s.circuit) for s in states])
     amplitudes = np.array([r.amplitudes for r in runs])
     estimate = spectrum_from_amplitudes(
@@ -166,10 +171,11 @@ def full_dos(
         )
     exact_time += time.perf_counter() - started
     log.info(
-        "%s: DOS-QPE with %d random states, trotter_error %.3g, dos_distance %.4g "
+        "%s: DOS-QPE with %d random states (%s), trotter_error %.3g, dos_distance %.4g "
         "(resolution %.3g)",
         name,
         len(states),
+        kind,
         trotter_error,
         dos_distance,
         estimate.resolution,
@@ -186,6 +192,7 @@ def full_dos(
         dos_distance,
         trotter_time,
         exact_time,
+        kind,
     )
 
 

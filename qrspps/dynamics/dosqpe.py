@@ -24,11 +24,18 @@ for the ``N`` samples. A user-fixed ``total_time`` is checked: ``warn`` (and ``a
 move a fixed time) logs a warning and flags the run, ``refuse`` raises
 :class:`~qrspps.errors.ConfigError` naming the range and ``pi/dt``.
 
-NOTE: the automatic choice fixes ``dt`` by the spectral width alone, so ``T_max = N dt`` grows with
-``N``: the resolution ``2 pi / T_max`` improves like ``1/N``, while the Trotter error of ``A(t)``
-accumulates over the longer time (its maximum over the grid grows about like ``N dt^(p+1)`` for
-order ``p``). To shrink it at fixed ``N``, raise ``order`` or ``reps_per_step``, or fix a shorter
-``total_time`` (that the guard accepts).
+Automatic schedule over ``N``. Fixing ``dt`` at the alias limit ``dt_a = pi / (margin *
+half_width)`` for every ``N`` buys resolution (``T_max = N dt_a``) but lets the Trotter error of
+``A(t)`` grow with ``N``: its maximum over the grid scales like ``T_max dt^p`` for order ``p``. The
+automatic choice therefore shrinks the step past a reference ``N_ref`` (``auto_reference_steps``):
+
+    ``dt = dt_a * min(1, N_ref / N) ** (2 / (p + 2))``
+
+so that ``T_max`` grows like ``N ** (p / (p + 2))`` and the resolution ``2 pi / T_max`` and the
+Trotter error bound ``T_max dt^p`` both fall like ``N ** (-p / (p + 2))`` (``N^-1/2`` at the default
+order 2): more samples improve both, and no choice of ``N`` aliases. Below ``N_ref`` the step stays
+at the alias limit (resolution first). ``auto_reference_steps: null`` keeps ``dt = dt_a`` for
+every ``N`` (best resolution, growing Trotter error). A user-fixed ``total_time`` overrides both.
 
 Full DOS (trace estimator). ``chi(t) = Tr U(t) / 2**n`` is estimated by the mean of the survival
 amplitudes of ``R`` random product states (:func:`qrspps.dynamics.states.random_trace_states`:
@@ -59,6 +66,8 @@ from qrspps.model.ising import IsingModel
 log = logging.getLogger(__name__)
 
 ALIASING_POLICIES = ("auto", "warn", "refuse")
+#: Default ``N_ref`` of the automatic time-step schedule (the smallest ``N`` of the Trotter sweep).
+DEFAULT_AUTO_REFERENCE_STEPS = 8
 #: Default ratio of the alias-free band ``2 pi / dt`` to the spectral width.
 DEFAULT_MARGIN = 1.25
 #: Default zero-padding factor of the FFT.
@@ -176,16 +185,22 @@ def choose_grid(
     aliasing: str = "auto",
     margin: float = DEFAULT_MARGIN,
     center: bool = True,
+    reference_steps: int | None = None,
+    order: int = 2,
 ) -> GridChoice:
     """Pick (or check) the time step so that the spectrum fits in ``2 pi / dt``.
 
     Args:
         spectral_range: where the eigenvalues are.
         steps: number of samples ``N``.
-        total_time: ``T_max``; None chooses ``dt = pi / (margin * half_width)``.
+        total_time: ``T_max``; None chooses ``dt`` automatically (module docstring): the alias
+            limit ``pi / (margin * half_width)``, shrunk by ``(reference_steps / N) ** (2 /
+            (order + 2))`` when ``N > reference_steps``.
         aliasing: ``auto``, ``warn`` or ``refuse`` (module docstring).
         margin: ``> 1``; the alias-free band is ``margin`` times the spectral width.
         center: shift ``H`` by the centre of the range (False keeps ``c = 0``, as published).
+        reference_steps: ``N_ref`` of the automatic schedule; None keeps the alias limit.
+        order: the product formula's order ``p`` (1 for Lie-Trotter), for the schedule.
 
     Raises:
         ConfigError: bad arguments, or ``refuse`` with an aliasing grid.
@@ -194,6 +209,10 @@ def choose_grid(
         raise ConfigError(f"dosqpe.aliasing must be one of {ALIASING_POLICIES}, was {aliasing!r}")
     if not margin > 1.0:
         raise ConfigError(f"dosqpe.margin must be > 1, was {margin}")
+    if reference_steps is not None and reference_steps < 1:
+        raise ConfigError(
+            f"dosqpe.auto_reference_steps must be >= 1 or null, was {reference_steps}"
+        )
     centre = spectral_range.centre if center else 0.0
     reach = max(abs(spectral_range.upper - centre), abs(spectral_range.lower - centre))
 
@@ -201,6 +220,8 @@ def choose_grid(
     if automatic:
         # A zero-width range (one level) has no aliasing constraint; any dt works.
         dt = np.pi / (margin * reach) if reach > 0.0 else 1.0
+        if reference_steps is not None and steps > reference_steps:
+            dt *= (reference_steps / steps) ** (2.0 / (order + 2.0))
     else:
         if not total_time > 0.0:
             raise ConfigError(f"dosqpe.total_time must be > 0 or null, was {total_time}")

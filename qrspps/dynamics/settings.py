@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from qrspps.dynamics.dosqpe import ALIASING_POLICIES, DEFAULT_MARGIN, DEFAULT_ZERO_PAD, WINDOWS
+from qrspps.dynamics.dosqpe import (
+    ALIASING_POLICIES,
+    DEFAULT_AUTO_REFERENCE_STEPS,
+    DEFAULT_MARGIN,
+    DEFAULT_ZERO_PAD,
+    WINDOWS,
+)
+from qrspps.dynamics.states import TRACE_STATE_KINDS
 from qrspps.dynamics.trotter import product_formula
 from qrspps.errors import ConfigError
 from qrspps.risk.tailrisk import DEFAULT_CUT_FRACTION, DEFAULT_VIX_LEVELS, DEFAULT_VIX_REF
@@ -62,12 +69,18 @@ class DosqpeSettings:
 
     Attributes:
         trotter_steps: samples ``N`` (one Trotter step each).
-        total_time: ``T_max``; None = automatic (largest alias-free ``dt``).
+        total_time: ``T_max``; None = automatic (alias-free ``dt`` on the schedule of
+            :mod:`qrspps.dynamics.dosqpe`).
+        auto_reference_steps: ``N_ref`` of the automatic schedule: past it ``dt`` shrinks so that
+            resolution and Trotter error both improve with ``N``; None = ``dt`` at the alias
+            limit for every ``N``.
         order: Trotter order (1, 2, 4, ...).
         reps_per_step: product-formula repetitions inside one ``dt``.
         initial_state: ``vqe``, ``mean_field`` or ``random``: the state whose local DOS, ``E0``
             estimate and cascade are reported (the full DOS always comes from the random states).
         random_states: states of the trace estimator (>= 2).
+        trace_states: ``auto``, ``classical_bits`` or ``haar``: the trace estimator's random
+            product states (:mod:`qrspps.dynamics.states`).
         window: FFT window (:data:`qrspps.dynamics.dosqpe.WINDOWS`).
         aliasing: ``auto``, ``warn`` or ``refuse``.
         margin: alias-free band over spectral width for the automatic ``dt``.
@@ -81,10 +94,12 @@ class DosqpeSettings:
 
     trotter_steps: int = 64
     total_time: float | None = None
+    auto_reference_steps: int | None = DEFAULT_AUTO_REFERENCE_STEPS
     order: int = 2
     reps_per_step: int = 1
     initial_state: str = "vqe"
     random_states: int = 16
+    trace_states: str = "auto"
     window: str = "hann"
     aliasing: str = "auto"
     margin: float = DEFAULT_MARGIN
@@ -107,6 +122,11 @@ class DosqpeSettings:
             raise ConfigError(
                 f"dosqpe.range_source must be one of {RANGE_SOURCES}, was {self.range_source!r}"
             )
+        if self.trace_states not in TRACE_STATE_KINDS:
+            raise ConfigError(
+                f"dosqpe.trace_states must be one of {TRACE_STATE_KINDS}, was "
+                f"{self.trace_states!r}"
+            )
         if self.random_states < 2:
             raise ConfigError(
                 f"dosqpe.random_states must be >= 2 (the standard error needs two), "
@@ -116,6 +136,11 @@ class DosqpeSettings:
             raise ConfigError(f"dosqpe.trotter_steps must be >= 2, was {self.trotter_steps}")
         if self.total_time is not None and not self.total_time > 0.0:
             raise ConfigError(f"dosqpe.total_time must be > 0 or null, was {self.total_time}")
+        if self.auto_reference_steps is not None and self.auto_reference_steps < 1:
+            raise ConfigError(
+                f"dosqpe.auto_reference_steps must be >= 1 or null, was "
+                f"{self.auto_reference_steps}"
+            )
         if self.window not in WINDOWS:
             raise ConfigError(
                 f"dosqpe.window must be one of {sorted(WINDOWS)}, was {self.window!r}"
@@ -137,13 +162,16 @@ class DosqpeSettings:
         temps = pcat.get("temperatures")
         levels = pcat.get("vix_levels")
         total = cfg.get("total_time")
+        reference = cfg.get("auto_reference_steps", d.auto_reference_steps)
         return cls(
             trotter_steps=int(cfg.get("trotter_steps", d.trotter_steps)),
             total_time=None if total is None else float(total),
+            auto_reference_steps=None if reference is None else int(reference),
             order=int(cfg.get("order", d.order)),
             reps_per_step=int(cfg.get("reps_per_step", d.reps_per_step)),
             initial_state=str(cfg.get("initial_state", d.initial_state)),
             random_states=int(cfg.get("random_states", d.random_states)),
+            trace_states=str(cfg.get("trace_states", d.trace_states)),
             window=str(cfg.get("window", d.window)),
             aliasing=str(cfg.get("aliasing", d.aliasing)),
             margin=float(cfg.get("margin", d.margin)),

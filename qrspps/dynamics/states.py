@@ -4,17 +4,23 @@ A product state is held as an ``(n, 2)`` complex array whose row ``i`` is ``[a_i
 amplitudes of ``|0>`` (stable) and ``|1>`` (stressed) on qubit ``i`` (:mod:`qrspps.conventions`);
 this is the form :func:`qrspps.exact.structured.exact_survival_amplitude` takes.
 
-Trace-estimator states (:func:`random_trace_states`). ``H`` commutes with ``Z_i`` on every node
-without an X term, so a state that is a computational-basis state on those "classical" nodes stays
-one, and only the shocked nodes evolve. We draw
+Trace-estimator states (:func:`random_trace_states`). Two unbiased ensembles of random product
+states, each factor averaging to ``I/2`` so that ``E |phi_r><phi_r| = I / 2**n`` and
+``<phi_r|U(t)|phi_r>`` estimates ``chi(t) = Tr U(t) / 2**n`` without bias:
 
-    ``|phi_r> = (x)_{i classical} |b_i> (x) (x)_{k shocked} |h_k>``
+- ``classical_bits``: ``(x)_{i classical} |b_i> (x) (x)_{k shocked} |h_k>`` with uniform bits
+  ``b_i`` and single-qubit Haar states ``|h_k>`` on the nodes with an X term. ``H`` commutes with
+  ``Z_i`` on every classical node, so the state stays a basis state there and a matrix-product
+  simulation keeps a small bond dimension; but each state samples *one* classical configuration,
+  so ``R`` states sample ``R`` energies of a wide classical distribution.
+- ``haar``: a Haar state on every qubit. Each state spreads its weight over every configuration
+  (with independent random biases), which lowers the estimator's spread: on the 10-node prefix,
+  scenario A, R = 16, the Wasserstein-1 distance of the infinite-resolution estimate to the exact
+  DOS averaged 0.27 (sd 0.14) against 0.65 (sd 0.22) for ``classical_bits`` over 20 seeds. The
+  classical nodes then entangle under the ZZ terms, which suits a state vector, not an MPS.
 
-with independent uniform bits ``b_i`` and independent single-qubit Haar-random states ``|h_k>``.
-Each factor averages to ``I/2`` (``E|b><b| = I/2`` and the Haar measure is a 1-design), so
-``E |phi_r><phi_r| = I / 2**n`` and ``<phi_r|U(t)|phi_r>`` is an unbiased estimator of
-``chi(t) = Tr U(t) / 2**n``. The states are products, so the exact solver gives their amplitude and
-matrix-product simulation keeps a small bond dimension.
+``auto`` (:func:`resolve_trace_states`) takes ``haar`` on a state vector and ``classical_bits``
+on a matrix-product state. Both are products, so the exact solver gives their amplitudes.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 from scipy.optimize import minimize
 
+from qrspps.errors import ConfigError
 from qrspps.model.ising import IsingModel
 
 log = logging.getLogger(__name__)
@@ -106,8 +113,20 @@ def haar_qubit_amplitudes(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.stack([np.cos(half), np.exp(1j * phi) * np.sin(half)], axis=1)
 
 
+TRACE_STATE_KINDS = ("auto", "classical_bits", "haar")
+
+
+def resolve_trace_states(kind: str, method: str) -> str:
+    """The concrete trace-state ensemble for ``kind`` on Aer ``method`` (module docstring)."""
+    if kind not in TRACE_STATE_KINDS:
+        raise ConfigError(f"dosqpe.trace_states must be one of {TRACE_STATE_KINDS}, was {kind!r}")
+    if kind != "auto":
+        return kind
+    return "haar" if method == "statevector" else "classical_bits"
+
+
 def random_trace_states(
-    model: IsingModel, count: int, rng: np.random.Generator
+    model: IsingModel, count: int, rng: np.random.Generator, kind: str = "classical_bits"
 ) -> list[InitialState]:
     """The random product states of the trace estimator (module docstring).
 
@@ -115,17 +134,23 @@ def random_trace_states(
         model: the Hamiltonian; its X terms decide which nodes get Haar states.
         count: number of states ``R >= 1``.
         rng: the only source of randomness (draw order: all bits of state 0, then its Haar states,
-            then state 1, ...).
+            then state 1, ...; for ``haar``: the ``n`` Haar qubits of state 0, then state 1, ...).
+        kind: ``classical_bits`` or ``haar`` (resolve ``auto`` first).
     """
     if count < 1:
         raise ValueError(f"the trace estimator needs at least one random state, got {count}")
+    if kind not in TRACE_STATE_KINDS[1:]:
+        raise ValueError(f"trace-state kind must be one of {TRACE_STATE_KINDS[1:]}, was {kind!r}")
     n = model.num_qubits
     shocked = model.quantum_nodes
     states = []
     for r in range(count):
-        amps = basis_state_amplitudes(rng.integers(0, 2, n))
-        if len(shocked):
-            amps[shocked] = haar_qubit_amplitudes(rng, len(shocked))
+        if kind == "haar":
+            amps = haar_qubit_amplitudes(rng, n)
+        else:
+            amps = basis_state_amplitudes(rng.integers(0, 2, n))
+            if len(shocked):
+                amps[shocked] = haar_qubit_amplitudes(rng, len(shocked))
         states.append(InitialState(f"trace[{r}]", product_state_circuit(amps), amps))
     return states
 

@@ -269,6 +269,12 @@ def _metrics(out: _Outcome) -> dict[str, float]:
     return metrics
 
 
+_TRACE_STATE_WORDS = {
+    "classical_bits": "uniform bits on unshocked nodes, Haar qubits on shocked nodes",
+    "haar": "a Haar qubit on every node",
+}
+
+
 def _tags(out: _Outcome) -> dict[str, str]:
     choice = out.scenario.choice
     s = out.settings
@@ -281,9 +287,11 @@ def _tags(out: _Outcome) -> dict[str, str]:
         "spectral_range_source": choice.spectral_range.source,
         "dos_estimator": (
             f"trace estimator: mean of A(t) over {s.random_states} random product states "
-            "(uniform bits on unshocked nodes, Haar qubits on shocked nodes); standard errors over "
-            "the states; P_cat standard errors by jackknife"
+            f"({_TRACE_STATE_WORDS[out.scenario.trace_states]}); standard errors over the "
+            "states; P_cat standard errors by jackknife"
         ),
+        "trace_states": out.scenario.trace_states,
+        "auto_reference_steps": str(s.auto_reference_steps),
         "value_kind": (
             "A(t), DOS, LDOS, E0 estimate, stress(t): simulated (Aer Trotter circuits); DOS, chi, "
             "P_cat estimate: also sampled (random states); exact_*, P_cat exact, references of "
