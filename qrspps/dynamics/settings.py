@@ -124,8 +124,7 @@ class DosqpeSettings:
             )
         if self.trace_states not in TRACE_STATE_KINDS:
             raise ConfigError(
-                f"dosqpe.trace_states must be one of {TRACE_STATE_KINDS}, was "
-                f"{self.trace_states!r}"
+                f"dosqpe.trace_states must be one of {TRACE_STATE_KINDS}, was {self.trace_states!r}"
             )
         if self.random_states < 2:
             raise ConfigError(
@@ -138,8 +137,7 @@ class DosqpeSettings:
             raise ConfigError(f"dosqpe.total_time must be > 0 or null, was {self.total_time}")
         if self.auto_reference_steps is not None and self.auto_reference_steps < 1:
             raise ConfigError(
-                f"dosqpe.auto_reference_steps must be >= 1 or null, was "
-                f"{self.auto_reference_steps}"
+                f"dosqpe.auto_reference_steps must be >= 1 or null, was {self.auto_reference_steps}"
             )
         if self.window not in WINDOWS:
             raise ConfigError(
