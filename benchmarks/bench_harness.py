@@ -1,13 +1,22 @@
 """What the harness costs: MLflow tracking around a task, and joblib parallelism of a sweep.
 
 Tracking overhead (group ``harness: tracking overhead``)
-    The ``exact`` task on the 4-node retail40 prefix (a few milliseconds of work), once as the bare
-    task function and once through :func:`qrspps.harness.runner.run_job` in-process against a
-    temporary SQLite store (schema created once per module, outside the timings; ``resume`` off so
-    every round is a new run with params, metrics, tables, figures and the log as artifacts).
-    ``extra_info``: ``overhead_ratio`` (tracked median / bare median) and ``overhead_s`` (their
-    difference). Quality figure: both give the same exact ground energy (asserted to 1e-12, the
-    same deterministic computation) and the tracked job ends FINISHED.
+    The ``exact`` task on the 4-node retail40 prefix (a few milliseconds of work) three ways:
+
+    - ``bare``: the task function alone (it builds its result tables and matplotlib figures but
+      writes nothing);
+    - ``files``: the task and :func:`qrspps.harness.runner.write_result`, which writes its tables
+      and renders its figures to PNG, as a job does with or without a tracker;
+    - ``tracked``: :func:`qrspps.harness.runner.run_job` in-process against a temporary SQLite
+      store (schema created once per module, outside the timings; ``resume`` off so every round is
+      a new run with params, config, metrics, tags, tables, figures and the log).
+
+    ``extra_info`` (on the ``tracked`` case): ``tracking_overhead_s`` = tracked - files (what
+    MLflow costs: the issue's target is under 5% of a one-second job, 0.05 s),
+    ``figure_rendering_s`` = files - bare (PNG rendering, paid with or without tracking),
+    ``overhead_ratio`` = tracked / bare and ``overhead_s`` = tracked - bare (everything together).
+    Quality figure: all give the same exact ground energy (asserted to 1e-12, the same
+    deterministic computation) and the tracked job ends FINISHED.
 
 Joblib sweep (group ``harness: joblib sweep``, slow)
     ``experiments/run.py -m`` with 8 CPU-bound jobs (``task=vqe`` on the 8-node prefix, five
@@ -71,18 +80,27 @@ def exact_cfg() -> dict[str, Any]:
     return plain
 
 
+#: Tracking overhead target: 5% of a one-second job (seconds).
+OVERHEAD_TARGET_S = 0.05
+
+
 def _record(benchmark: Any, path: str, energy: float) -> None:
     stats = getattr(benchmark, "stats", None)
     if stats is not None:
         _MEDIANS[path] = float(stats.stats.median)
-    ratio = overhead = None
-    if {"bare", "tracked"} <= set(_MEDIANS):
-        ratio = _MEDIANS["tracked"] / _MEDIANS["bare"]
-        overhead = _MEDIANS["tracked"] - _MEDIANS["bare"]
-    benchmark.extra_info.update(
-        path=path, exact_energy=energy, overhead_ratio=ratio, overhead_s=overhead
-    )
-    log.info("tracking overhead: ratio %s, %s s", ratio, overhead)
+    info: dict[str, Any] = {"path": path, "exact_energy": energy}
+    if path == "tracked" and {"bare", "files", "tracked"} <= set(_MEDIANS):
+        tracking = _MEDIANS["tracked"] - _MEDIANS["files"]
+        info.update(
+            tracking_overhead_s=tracking,
+            tracking_target_s=OVERHEAD_TARGET_S,
+            tracking_target_met=bool(tracking < OVERHEAD_TARGET_S),
+            figure_rendering_s=_MEDIANS["files"] - _MEDIANS["bare"],
+            overhead_ratio=_MEDIANS["tracked"] / _MEDIANS["bare"],
+            overhead_s=_MEDIANS["tracked"] - _MEDIANS["bare"],
+        )
+        log.info("tracking overhead %.3f s (target %.2f s)", tracking, OVERHEAD_TARGET_S)
+    benchmark.extra_info.update(info)
 
 
 def test_task_bare(benchmark, exact_cfg: dict[str, Any]) -> None:
@@ -91,10 +109,28 @@ def test_task_bare(benchmark, exact_cfg: dict[str, Any]) -> None:
 
     task = get_task("exact")
     benchmark.group = "harness: tracking overhead"
-    result = benchmark.pedantic(task, args=(exact_cfg,), rounds=5, warmup_rounds=1, iterations=1)
+    result = benchmark.pedantic(task, args=(exact_cfg,), rounds=9, warmup_rounds=1, iterations=1)
     energy = float(result.metrics["exact_energy"])
     _record(benchmark, "bare", energy)
     assert energy < 0.0
+
+
+def test_task_with_files(benchmark, exact_cfg: dict[str, Any], tmp_path: Path) -> None:
+    """The task and its result files (tables, PNG figures), no store."""
+    from qrspps.harness.runner import write_result
+    from qrspps.tasks import get_task
+
+    task = get_task("exact")
+
+    def with_files() -> dict[str, Any]:
+        return write_result(task(exact_cfg), tmp_path)
+
+    benchmark.group = "harness: tracking overhead"
+    scalars = benchmark.pedantic(with_files, rounds=9, warmup_rounds=1, iterations=1)
+    energy = float(scalars["metrics"]["exact_energy"])
+    _record(benchmark, "files", energy)
+    assert (tmp_path / "artifacts" / "figures").is_dir()
+    assert abs(energy - float(task(exact_cfg).metrics["exact_energy"])) < 1e-12
 
 
 def test_task_tracked(
@@ -112,7 +148,7 @@ def test_task_tracked(
         return run_job(cfg, JobContext(output_dir=tmp_path / f"job{next(counter)}"))
 
     benchmark.group = "harness: tracking overhead"
-    outcome = benchmark.pedantic(tracked, rounds=5, warmup_rounds=1, iterations=1)
+    outcome = benchmark.pedantic(tracked, rounds=9, warmup_rounds=1, iterations=1)
     bare = float(get_task("exact")(exact_cfg).metrics["exact_energy"])
     energy = float(outcome.metrics["exact_energy"])
     _record(benchmark, "tracked", energy)

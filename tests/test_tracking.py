@@ -186,6 +186,38 @@ def test_batches_beyond_mlflow_request_limits(tracking_uri) -> None:
     assert run.data.tags["status"] == "finished"
 
 
+def test_one_batch_mixes_kinds_within_the_request_limits(tracking_uri) -> None:
+    # 250 params, 150 tags and 2500 metric values: every request must hold <= 100 params,
+    # <= 100 tags and <= 1000 entities in all (MLflow rejects a request over any of them), and
+    # the mixed batch needs no more requests than its largest kind.
+    st = Store(tracking_uri)
+    experiment_id = st.experiment_id("t-mixed-batches")
+    recorder = RunRecorder.start(st, experiment_id, run_name="mixed")
+    requests = []
+    real_call = st.call
+
+    def counting_call(method, *args, **kwargs):
+        if method == "log_batch":
+            requests.append(
+                (len(kwargs["params"]), len(kwargs["tags"]), len(kwargs["metrics"]))
+            )
+        return real_call(method, *args, **kwargs)
+
+    st.call = counting_call
+    params = {f"p{i:03d}": str(i) for i in range(250)}
+    tags = {f"t{i:03d}": str(i) for i in range(150)}
+    recorder.log_batch(params=params, tags=tags, series={"trace": list(map(float, range(2500)))})
+    st.call = real_call
+    recorder.end("FINISHED")
+
+    assert all(p <= 100 and t <= 100 and p + t + m <= 1000 for p, t, m in requests)
+    assert len(requests) == 3
+    run = st.call("get_run", recorder.run_id)
+    assert run.data.params == params
+    assert all(run.data.tags[k] == v for k, v in tags.items())
+    assert len(st.call("get_metric_history", recorder.run_id, "trace")) == 2500
+
+
 def test_children_queries_and_cleanup(tracking_uri) -> None:
     st = Store(tracking_uri)
     experiment_id = st.experiment_id("t-children")

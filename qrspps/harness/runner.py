@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import yaml
 
 from qrspps.errors import ResourceLimitError
 from qrspps.harness.result import TaskResult
@@ -633,10 +634,10 @@ def run_job(cfg: Mapping[str, Any], ctx: JobContext) -> JobOutcome:
 
     parent = read_parent_info(ctx.sweep_dir)
     if parent is not None and parent.experiment == tracking.get("experiment"):
-        store = Store(parent.tracking_uri)
+        store = Store.shared(parent.tracking_uri)
         experiment_id, parent_run_id = parent.experiment_id, parent.parent_run_id
     else:
-        store = Store(tracking.get("uri"))
+        store = Store.shared(tracking.get("uri"))
         experiment_id = store.experiment_id(str(tracking.get("experiment", "qrspps")))
         parent_run_id = os.environ.get(PARENT_RUN_ENV)
 
@@ -710,6 +711,16 @@ def run_job(cfg: Mapping[str, Any], ctx: JobContext) -> JobOutcome:
     return outcome
 
 
+def _write_config(cfg: Mapping[str, Any], path: Path) -> Path:
+    """The resolved job config as YAML at ``path`` (libyaml's emitter when available: MLflow's
+    ``log_dict`` goes through the pure-Python one, which cost more than the rest of a small
+    job's tracking)."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.dump(dict(cfg), Dumper=dumper, sort_keys=False))
+    return path
+
+
 def _execute_and_record(
     recorder: Any,
     job_cfg: dict[str, Any],
@@ -723,7 +734,7 @@ def _execute_and_record(
     result_dir = ctx.output_dir / "result"
     try:
         recorder.log_params(flatten_params(job_cfg))
-        recorder.log_dict(job_cfg, "config.yaml")
+        recorder.log_artifact(_write_config(job_cfg, ctx.output_dir / "resolved" / "config.yaml"))
     except Exception as exc:
         log.exception("logging the config of run %s failed", recorder.run_id)
         execution = _Execution(
@@ -766,6 +777,8 @@ def _execute_and_record(
 
 def _record(recorder: Any, execution: _Execution, ctx: JobContext, task: str) -> None:
     """Log a finished or failed execution and end the run."""
+    from qrspps.tracking.recorder import status_tag
+
     metrics = dict(execution.metrics)
     resources = execution.resources
     metrics["job_wall_time_s"] = resources["job_wall_time_s"]
@@ -779,8 +792,6 @@ def _record(recorder: Any, execution: _Execution, ctx: JobContext, task: str) ->
         metrics["peak_rss_bytes"] = resources["peak_rss_bytes"]
     if "peak_rss_delta_bytes" in resources:
         metrics.setdefault("peak_rss_delta_bytes", resources["peak_rss_delta_bytes"])
-    recorder.log_metrics(metrics, execution.series)
-
     tags = dict(execution.tags)
     tags.setdefault("method", task)
     if not execution.ok:
@@ -788,12 +799,16 @@ def _record(recorder: Any, execution: _Execution, ctx: JobContext, task: str) ->
         tags["failure_type"] = execution.failure_type or "unknown"
         recorder.log_text(execution.failure_text or execution.failure_reason or "", "failure.txt")
         log.error("job failed: %s", execution.failure_reason)
-    recorder.set_tags(tags)
+    # Metrics and tags in one request (each SQLite request is a write transaction), stored before
+    # the artifacts so that a failure to copy files cannot lose them.
+    # The final status tag rides along; if storing the artifacts fails, the caller overwrites it.
+    # A pre-flight refusal is a measured limit, not a bug: the report shows it as REFUSED.
+    status = FINISHED if execution.ok else FAILED
+    tags.update(status_tag(status, "refused" if execution.refused else None))
+    recorder.log_batch(metrics=metrics, series=execution.series, tags=tags)
     recorder.log_artifacts(execution.result_dir / "artifacts")
     recorder.log_artifact(ctx.log_file, "logs")
-    # A pre-flight refusal is a measured limit, not a bug: the report shows it as REFUSED.
-    label = "refused" if execution.refused else None
-    recorder.end(FINISHED if execution.ok else FAILED, label)
+    recorder.terminate(status)
 
 
 # --------------------------------------------------------------------------- subprocess entry

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 #: MLflow's per-request limits (mlflow.utils.validation).
 _PARAMS_PER_BATCH = 100
 _METRICS_PER_BATCH = 1000
+_ENTITIES_PER_BATCH = 1000
 _TAG_LENGTH = 8000
 
 #: Run statuses a job can end with.
@@ -35,9 +36,9 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _split(items: list[Any], size: int) -> tuple[list[Any], list[Any]]:
+    """The first ``size`` items and the rest."""
+    return items[:size], items[size:]
 
 
 def _as_float(key: str, value: Any) -> float | None:
@@ -79,42 +80,59 @@ class RunRecorder:
 
     def log_params(self, params: Mapping[str, str]) -> None:
         """Params in batches of MLflow's 100 per request."""
-        entities = [Param(k, v) for k, v in params.items()]
-        for chunk in _chunks(entities, _PARAMS_PER_BATCH):
-            self.store.call("log_batch", self.run_id, params=chunk)
+        self.log_batch(params=params)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Tags (values as strings, clipped to MLflow's 8000 characters) in batches of 100."""
-        entities = [RunTag(k, v) for k, v in _clip_tags(tags).items()]
-        for chunk in _chunks(entities, _PARAMS_PER_BATCH):
-            self.store.call("log_batch", self.run_id, tags=chunk)
+        self.log_batch(tags=tags)
 
     def log_metrics(
         self, metrics: Mapping[str, Any], series: Mapping[str, Sequence[Any]] | None = None
     ) -> None:
-        """Scalar metrics (step 0) and series (step = index), batched 1000 values per request.
+        """Scalar metrics (step 0) and series (step = index), batched 1000 values per request."""
+        self.log_batch(metrics=metrics, series=series)
 
-        Batching matters on SQLite: one request is one write transaction, where per-value calls
-        would take the writer lock hundreds of times per run.
+    def log_batch(
+        self,
+        *,
+        metrics: Mapping[str, Any] | None = None,
+        series: Mapping[str, Sequence[Any]] | None = None,
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Metrics, series, params and tags in as few requests as MLflow's limits allow.
+
+        One request carries up to 100 params, 100 tags and metric values up to 1000 entities in
+        all. Batching matters: on SQLite one request is one write transaction under the single
+        writer lock, and through MLflow's SQLAlchemy store it costs ~10 ms whatever its size.
         """
         stamp = _now_ms()
-        entities = []
-        for key, value in metrics.items():
+        metric_entities = []
+        for key, value in (metrics or {}).items():
             number = _as_float(key, value)
             if number is not None:
-                entities.append(Metric(key, number, stamp, 0))
+                metric_entities.append(Metric(key, number, stamp, 0))
         for key, values in (series or {}).items():
             for step, value in enumerate(values):
                 number = _as_float(key, value)
                 if number is not None:
-                    entities.append(Metric(key, number, stamp, step))
-        for chunk in _chunks(entities, _METRICS_PER_BATCH):
-            self.store.call("log_batch", self.run_id, metrics=chunk)
+                    metric_entities.append(Metric(key, number, stamp, step))
+        param_entities = [Param(k, v) for k, v in (params or {}).items()]
+        tag_entities = [RunTag(k, v) for k, v in _clip_tags(tags or {}).items()]
+
+        while metric_entities or param_entities or tag_entities:
+            param_chunk, param_entities = _split(param_entities, _PARAMS_PER_BATCH)
+            tag_chunk, tag_entities = _split(tag_entities, _PARAMS_PER_BATCH)
+            room = min(_METRICS_PER_BATCH, _ENTITIES_PER_BATCH - len(param_chunk) - len(tag_chunk))
+            metric_chunk, metric_entities = _split(metric_entities, room)
+            self.store.call(
+                "log_batch", self.run_id, metrics=metric_chunk, params=param_chunk, tags=tag_chunk
+            )
 
     # ------------------------------------------------------------------ artifacts
 
     def log_dict(self, data: Any, artifact_file: str) -> None:
-        """``data`` as JSON or YAML (by the file's extension)."""
+        """``data`` as JSON or YAML (by the file's extension), through MLflow's serialiser."""
         self.store.call("log_dict", self.run_id, data, artifact_file)
 
     def log_text(self, text: str, artifact_file: str) -> None:
@@ -131,18 +149,40 @@ class RunRecorder:
 
     # ------------------------------------------------------------------ end
 
-    def end(self, status: str, label: str | None = None) -> None:
-        """Terminate the run with ``status`` (FINISHED, FAILED or KILLED).
+    def end(
+        self,
+        status: str,
+        label: str | None = None,
+        *,
+        metrics: Mapping[str, Any] | None = None,
+        series: Mapping[str, Sequence[Any]] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Log the last ``metrics``, ``series`` and ``tags`` and terminate the run with ``status``
+        (FINISHED, FAILED or KILLED), in two requests.
 
         The ``status`` tag gets ``label`` (e.g. ``refused`` for a FAILED run whose allocation was
         refused up front), else the status in lower case.
         """
-        self.set_tags({"status": label or status.lower()})
+        self.log_batch(
+            metrics=metrics, series=series, tags={**(tags or {}), **status_tag(status, label)}
+        )
+        self.terminate(status)
+
+    def terminate(self, status: str) -> None:
+        """Set the run's end status and time only (the ``status`` tag is the caller's: see
+        :func:`status_tag`)."""
         self.store.call("set_terminated", self.run_id, status=status)
 
     def status(self) -> str:
         """Current MLflow status of the run."""
         return self.store.call("get_run", self.run_id).info.status
+
+
+def status_tag(status: str, label: str | None = None) -> dict[str, str]:
+    """The ``status`` tag a run ending with ``status`` gets: ``label``, else the status in lower
+    case."""
+    return {"status": label or status.lower()}
 
 
 def _clip_tags(tags: Mapping[str, Any]) -> dict[str, str]:

@@ -156,6 +156,7 @@ class Store:
 
     def __init__(self, uri: str | None = None) -> None:
         self.uri = resolve_uri(uri)
+        self._experiment_ids: dict[str, str] = {}
         # Constructing the client opens the store, which creates the schema of a new SQLite
         # database; parallel first contacts race on it ("duplicate column name"), so it is
         # serialised across processes.
@@ -163,12 +164,34 @@ class Store:
             self.client = retry(MlflowClient, tracking_uri=self.uri, what="open store")
             retry(self.client.search_experiments, max_results=1, what="open store")
 
+    @classmethod
+    def shared(cls, uri: str | None = None) -> Store:
+        """One :class:`Store` per tracking URI and process, reused by every job the process runs
+        (a reused joblib worker, an in-process sweep): opening a store costs a client, a query
+        and a file lock, a few milliseconds per job that a one-second job should not pay."""
+        key = (os.getpid(), resolve_uri(uri))
+        store = _SHARED.get(key)
+        if store is None:
+            store = _SHARED[key] = cls(uri)
+        return store
+
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """``client.<method>(*args, **kwargs)`` with retries on transient errors."""
         return retry(getattr(self.client, method), *args, what=method, **kwargs)
 
     def experiment_id(self, name: str) -> str:
-        """Id of experiment ``name``, created (with an explicit artifact location) when missing."""
+        """Id of experiment ``name``, created (with an explicit artifact location) when missing.
+
+        Ids are remembered for the life of this object: an experiment is never renumbered, and
+        one deleted meanwhile makes the next write fail with MLflow's own message.
+        """
+        if name in self._experiment_ids:
+            return self._experiment_ids[name]
+        experiment_id = self._experiment_id(name)
+        self._experiment_ids[name] = experiment_id
+        return experiment_id
+
+    def _experiment_id(self, name: str) -> str:
         found = self.call("get_experiment_by_name", name)
         if found is not None:
             if found.lifecycle_stage == "deleted":
@@ -188,6 +211,10 @@ class Store:
                 if "already exists" not in str(exc).lower() and "unique" not in str(exc).lower():
                     raise
         return self.call("get_experiment_by_name", name).experiment_id
+
+
+#: Stores opened by :meth:`Store.shared`, by (process id, tracking URI).
+_SHARED: dict[tuple[int, str], Store] = {}
 
 
 def _slug(name: str) -> str:
