@@ -47,6 +47,7 @@ SPEC_METRICS = (
     "screening_time_s",
     "reoptimization_time_s",
     "screening_speedup",
+    "screening_speedup_first_order",
     "ranking_kendall_tau",
     "dos_distance",
     "trotter_error",
