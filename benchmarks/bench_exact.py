@@ -19,6 +19,7 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import resource  # noqa: E402
 import time  # noqa: E402
 from functools import cache  # noqa: E402
 
@@ -64,7 +65,17 @@ def _thermal_derivative_error(model: IsingModel, energy: float, step: float = 1e
     return abs(energy + (up - down) / (2 * step))
 
 
-@pytest.mark.parametrize("num_nodes", [40, 100, 1000])
+#: Generated network sizes of the full-scale cases (5000 nodes: ~2 s for E0, ~1 s for Z(beta)).
+LARGE_SIZES = [40, 100, 1000, 5000]
+
+
+def _peak_rss_bytes() -> int:
+    """Peak resident memory of this process so far (Linux reports KiB): an upper bound on a
+    case's own peak, since the benchmark process has run everything before it."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+@pytest.mark.parametrize("num_nodes", LARGE_SIZES)
 def test_exact_ground_state(benchmark, num_nodes: int) -> None:
     model = shocked_network_model(num_nodes)
     result = benchmark(exact_ground_state, model)
@@ -76,11 +87,12 @@ def test_exact_ground_state(benchmark, num_nodes: int) -> None:
         elimination_width=result.elimination_width,
         num_clusters=result.num_clusters,
         configuration_energy_residual=residual,
+        process_peak_rss_bytes=_peak_rss_bytes(),
     )
     assert residual < ATOL
 
 
-@pytest.mark.parametrize("num_nodes", [40, 100, 1000])
+@pytest.mark.parametrize("num_nodes", LARGE_SIZES)
 def test_exact_thermal(benchmark, num_nodes: int) -> None:
     model = shocked_network_model(num_nodes)
     result = benchmark(exact_thermal, model, BETA)
@@ -92,6 +104,7 @@ def test_exact_thermal(benchmark, num_nodes: int) -> None:
         log_partition_function=result.log_partition_function,
         thermal_energy=result.energy,
         energy_derivative_error=derivative_error,
+        process_peak_rss_bytes=_peak_rss_bytes(),
     )
     assert result.free_energy <= e0 + ATOL <= result.energy + 2 * ATOL
     # Central-difference truncation error, ~1e-8 per unit of d3 lnZ/dbeta3 (which grows with n).
