@@ -328,7 +328,7 @@ def mlflow_server(tmp_path, tracking_uri):
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-@pytest.mark.slow
+# In the default suite (~15 s): the team-server path is what a cluster sweep depends on.
 def test_logging_to_a_real_server_over_http(mlflow_server, run_app) -> None:
     result = run_app(
         "task=exact", "network.nodes=4", "tracking.experiment=t-server", uri=mlflow_server
