@@ -256,6 +256,13 @@ def test_task_runs_and_reports_against_exact_answers():
                 "pcat_max_abs_error", "dos_time_s", "wall_time_s", "dt", "total_time"):
         assert np.isfinite(m[key]), key
     assert m["total_time"] == pytest.approx(16 * m["dt"])
+    # The two parts of dos_distance obey the triangle inequality of the Wasserstein metric; the
+    # Trotter part is small here (6 qubits, order 2: Trotter error ~1e-2 of the amplitudes).
+    whole, sampled, trotter = (
+        m["dos_distance"], m["dos_distance_exact_evolution"], m["dos_distance_trotter_part"]
+    )
+    assert abs(whole - sampled) <= trotter + 1e-12
+    assert 0.0 <= trotter < 0.1 * whole
     assert m["nyquist_energy"] > m["spectral_width"] / 2
     assert m["cascade_nodes_changed"] <= 1  # only RM-A carries an X term in scenario A
     assert {"vix", "pcat_curve", "dos_spectrum", "survival_amplitude", "cascade"} <= set(

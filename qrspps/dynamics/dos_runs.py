@@ -139,23 +139,18 @@ def full_dos(
     states = random_trace_states(model, settings.random_states, rng, kind)
     runs = evolution.evolve([(s.name, s.circuit) for s in states])
     amplitudes = np.array([r.amplitudes for r in runs])
-    estimate = spectrum_from_amplitudes(
-        amplitudes,
-        choice.grid,
-        centre=choice.centre,
-        window=settings.window,
-        zero_pad=settings.zero_pad,
-    )
-    leave_one_out = [
-        spectrum_from_amplitudes(
-            np.delete(amplitudes, r, axis=0),
+
+    def transform(amps: np.ndarray) -> SpectrumEstimate:
+        return spectrum_from_amplitudes(
+            amps,
             choice.grid,
             centre=choice.centre,
             window=settings.window,
             zero_pad=settings.zero_pad,
         )
-        for r in range(len(amplitudes))
-    ]
+
+    estimate = transform(amplitudes)
+    leave_one_out = [transform(np.delete(amplitudes, r, axis=0)) for r in range(len(amplitudes))]
     trotter_time = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -178,13 +173,7 @@ def full_dos(
     if exact_amps is not None:
         # The same estimator on exact amplitudes separates what more Trotter steps can fix from
         # what only more random states (sampling) or a longer time (resolution) can.
-        exact_evolution = spectrum_from_amplitudes(
-            exact_amps,
-            choice.grid,
-            centre=choice.centre,
-            window=settings.window,
-            zero_pad=settings.zero_pad,
-        ).nonnegative(srange.lower, srange.upper)
+        exact_evolution = transform(exact_amps).nonnegative(srange.lower, srange.upper)
         trotter_part = spectrum_distance(*clipped, *exact_evolution)
         if spectrum is not None:
             exact_evolution_distance = spectrum_distance(*exact_evolution, *spectrum)
