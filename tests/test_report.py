@@ -468,3 +468,27 @@ def test_cli_rejects_bad_arguments(argv, message):
     with pytest.raises(ConfigError) as info:
         cli.parse_args(argv)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "expected"),
+    [
+        ([6, 8, 10], ["only 3 sizes", "fitted up to n = 10"]),
+        ([8, 10, 12, 14, 16, 18, 20], []),
+        ([14, 16, 18], ["only 3 sizes"]),
+    ],
+)
+def test_claims_say_when_an_extrapolating_fit_is_weak(sizes, expected):
+    from qrspps.reporting.claims import _fit_caveats
+    from qrspps.reporting.collect import SeriesKey
+    from qrspps.reporting.fits import fit_exponential
+    from qrspps.reporting.scaling import QUANTITIES, SeriesFit
+
+    n = np.array(sizes, dtype=float)
+    fit = fit_exponential(n, 1e-3 * 2.0 ** (0.9 * n))
+    item = SeriesFit(QUANTITIES[0], SeriesKey("vqe", "statevector", "double"), [], fit, None)
+    note = _fit_caveats(item, "eval_time")
+    for phrase in expected:
+        assert phrase in note
+    if not expected:
+        assert note == ""

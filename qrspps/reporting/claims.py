@@ -132,7 +132,33 @@ def _fit_at(
     text = f"{fmt(ext.value)} ({item.key.label})"
     if ext.has_band:
         text += f", {ext.level:.0%} band {fmt(ext.lower)}..{fmt(ext.upper)}"
-    return text, ext.label, ""
+    return text, ext.label, _fit_caveats(item, quantity_key)
+
+
+#: Fits with fewer sizes get a caveat: with N points the band uses N - 2 degrees of freedom, and
+#: the t quantile of 1 (N = 3) is 12.7, which makes the band span many orders of magnitude.
+MIN_CONFIDENT_POINTS = 4
+#: Below this many qubits a state-vector energy evaluation is dominated by Aer's fixed per-call
+#: cost (~3-4 ms on the development machine), not by the 2**n state (benchmarks/README.md: 4.0 ms
+#: at 12 qubits, 24 ms at 16, 388 ms at 20: x6, then x16 per four qubits). A time fit that ends
+#: below it mostly measures that overhead, and its rate understates the exponential growth.
+OVERHEAD_DOMINATED_BELOW = 14
+
+
+def _fit_caveats(item: SeriesFit, quantity_key: str) -> str:
+    """Plain-language limits of an extrapolating fit, for the claims table's note column."""
+    notes = []
+    points = item.fit.line.n_points
+    if points < MIN_CONFIDENT_POINTS:
+        notes.append(
+            f"only {points} sizes, so the band has {points - 2} degree(s) of freedom: indicative"
+        )
+    if quantity_key != "memory" and item.fit.n_max < OVERHEAD_DOMINATED_BELOW:
+        notes.append(
+            f"fitted up to n = {item.fit.n_max}, where per-call overhead rather than the 2^n "
+            "state sets the time: the fitted rate understates the growth"
+        )
+    return "; ".join(notes)
 
 
 def claims_table(runs: Sequence[RunView], fits: Sequence[SeriesFit]) -> Table:
