@@ -799,10 +799,10 @@ def _record(recorder: Any, execution: _Execution, ctx: JobContext, task: str) ->
         tags["failure_type"] = execution.failure_type or "unknown"
         recorder.log_text(execution.failure_text or execution.failure_reason or "", "failure.txt")
         log.error("job failed: %s", execution.failure_reason)
-    # Metrics and tags in one request (each SQLite request is a write transaction), stored before
-    # the artifacts so that a failure to copy files cannot lose them.
-    # The final status tag rides along; if storing the artifacts fails, the caller overwrites it.
-    # A pre-flight refusal is a measured limit, not a bug: the report shows it as REFUSED.
+    # Metrics, tags and the final status tag in one request (each SQLite request is a write
+    # transaction), before the artifacts, so that a failure to copy files cannot lose them (the
+    # caller then overwrites the status). A pre-flight refusal is a measured limit, not a bug:
+    # the report shows it as REFUSED.
     status = FINISHED if execution.ok else FAILED
     tags.update(status_tag(status, "refused" if execution.refused else None))
     recorder.log_batch(metrics=metrics, series=execution.series, tags=tags)

@@ -68,9 +68,7 @@ class LocalExpectations:
 
     def energy(self, model: IsingModel) -> float:
         """``<H>`` of ``model``; its ZZ pairs must be among :attr:`zz_pairs`."""
-        lookup = {(int(i), int(j)): v for (i, j), v in zip(self.zz_pairs, self.zz)}
-        zz = np.array([lookup[(int(i), int(j))] for i, j in model.zz_pairs], dtype=float)
-        return float(model.z @ self.z + model.zz @ zz + model.x @ self.x)
+        return float(_energy_table([self], self.zz_pairs, [model])[0, 0])
 
 
 # ------------------------------------------------------------------------------ state vectors
@@ -353,9 +351,9 @@ def _energy_table(
 ) -> np.ndarray:
     """``<H_m>`` of every model on every state from their local expectations, shape ``(k, m)``.
 
-    The same linear combination as :meth:`LocalExpectations.energy`, vectorised over states: each
-    model's ZZ pairs are located in ``pairs`` once, not once per state (screening evaluates seven
-    models on hundreds of states, where the per-state lookup cost more than the MPS contraction).
+    ``<H> = z . <Z> + zz . <ZZ> + x . <X>``, vectorised over states: each model's ZZ pairs are
+    located in ``pairs`` once, not once per state (screening evaluates seven models on hundreds of
+    states, where a per-state lookup cost more than the MPS contraction).
     """
     z = np.array([e.z for e in local])
     x = np.array([e.x for e in local])

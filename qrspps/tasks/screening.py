@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from qrspps.exact.structured import exact_ground_state
+from qrspps.exact.fallback import ground_state_with_fallback
 from qrspps.harness.problem import build_problem
 from qrspps.harness.result import TaskResult
 from qrspps.model.scenario import policy_perturbation
@@ -82,8 +82,8 @@ def run(cfg: Mapping[str, Any]) -> TaskResult:
     policy_ids = list(problem.policies)
     seed = int(cfg.get("seed", 0))
 
-    exact_base = exact_ground_state(problem.model)
-    exact_policy = {p: exact_ground_state(problem.policy_model(p)) for p in policy_ids}
+    exact_base = ground_state_with_fallback(problem.model)
+    exact_policy = {p: ground_state_with_fallback(problem.policy_model(p)) for p in policy_ids}
 
     vqe = vqe_from_config(problem, cfg, exact_energy=exact_base.energy)
     ansatz_cfg = cfg.get("ansatz") or {}

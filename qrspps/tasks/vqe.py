@@ -23,7 +23,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from qrspps.errors import ResourceLimitError
-from qrspps.exact.structured import GroundStateResult, exact_ground_state
+from qrspps.exact.fallback import ground_state_with_fallback
+from qrspps.exact.structured import GroundStateResult
 from qrspps.harness.problem import Problem, build_problem
 from qrspps.harness.result import TaskResult
 from qrspps.quantum.ansatz import DEFAULT_DEPTH
@@ -99,7 +100,7 @@ def run(cfg: Mapping[str, Any]) -> TaskResult:
 
     exact: GroundStateResult | None
     try:
-        exact = exact_ground_state(model)
+        exact = ground_state_with_fallback(model)
     except ResourceLimitError as exc:
         # The VQE still runs; its errors are then unknown and reported as such.
         log.warning("no exact reference: %s", exc)

@@ -149,24 +149,10 @@ class RunRecorder:
 
     # ------------------------------------------------------------------ end
 
-    def end(
-        self,
-        status: str,
-        label: str | None = None,
-        *,
-        metrics: Mapping[str, Any] | None = None,
-        series: Mapping[str, Sequence[Any]] | None = None,
-        tags: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Log the last ``metrics``, ``series`` and ``tags`` and terminate the run with ``status``
-        (FINISHED, FAILED or KILLED), in two requests.
-
-        The ``status`` tag gets ``label`` (e.g. ``refused`` for a FAILED run whose allocation was
-        refused up front), else the status in lower case.
-        """
-        self.log_batch(
-            metrics=metrics, series=series, tags={**(tags or {}), **status_tag(status, label)}
-        )
+    def end(self, status: str, label: str | None = None) -> None:
+        """Terminate the run with ``status`` (FINISHED, FAILED or KILLED), its ``status`` tag set
+        by :func:`status_tag`."""
+        self.set_tags(status_tag(status, label))
         self.terminate(status)
 
     def terminate(self, status: str) -> None:
