@@ -105,7 +105,7 @@ def test_bad_reference_steps_names_the_field():
 @pytest.mark.parametrize(
     ("kind", "method", "expected"),
     [
-        ("auto", "statevector", "haar"),
+        ("auto", "statevector", "equator"),
         ("auto", "matrix_product_state", "classical_bits"),
         ("haar", "matrix_product_state", "haar"),
         ("classical_bits", "statevector", "classical_bits"),
@@ -201,7 +201,7 @@ def test_aliased_level_folds_back():
 # --------------------------------------------------------------------------- trace estimator
 
 
-@pytest.mark.parametrize("kind", ["classical_bits", "haar"])
+@pytest.mark.parametrize("kind", ["classical_bits", "haar", "equator"])
 def test_trace_estimator_is_unbiased(kind):
     terms = dict(
         z={0: 0.1, 1: 0.15, 2: 0.2, 3: -0.25},
@@ -224,6 +224,36 @@ def test_trace_estimator_is_unbiased(kind):
     mean, stderr = characteristic_function_estimate(np.array(amps))
     assert np.all(np.abs(mean - chi) <= 4.0 * stderr + 1e-12)
     assert mean[0] == pytest.approx(1.0)
+
+
+def _exact_state_amplitudes(rows: np.ndarray, values, vectors, times) -> np.ndarray:
+    psi = np.array([1.0 + 0j])
+    for row in rows:
+        psi = np.kron(row, psi)
+    weights = np.abs(vectors.conj().T @ psi) ** 2
+    return np.exp(-1j * np.multiply.outer(times, values)) @ weights
+
+
+def test_every_equator_state_is_exact_when_every_shocked_node_is_its_own_cluster():
+    # Nodes 0 and 3 carry X terms and are not coupled to each other: single-node clusters. An
+    # equator state weighs every classical configuration by 2**-n exactly and puts the shocked
+    # nodes in Y eigenstates (<X> = <Z> = 0), so each state alone gives chi(t) to round-off.
+    terms = dict(
+        z={0: 0.1, 1: 0.15, 2: 0.2, 3: -0.25},
+        zz=[(0, 1, -0.8), (1, 2, -0.5), (0, 2, -0.3), (2, 3, -0.7)],
+        x={0: -1.5, 3: -0.4},
+    )
+    model = IsingModel.from_terms(4, **terms)
+    values, vectors = np.linalg.eigh(kron_hamiltonian(4, **terms))
+    times = np.linspace(0.0, 3.0, 10)
+    chi = np.exp(-1j * np.multiply.outer(times, values)).mean(axis=1)
+    for state in random_trace_states(model, 4, np.random.default_rng(7), "equator"):
+        amps = _exact_state_amplitudes(state.product_amplitudes, values, vectors, times)
+        np.testing.assert_allclose(amps, chi, atol=1e-12)
+    # A Haar state on the same model is not exact: the check can fail.
+    haar = random_trace_states(model, 1, np.random.default_rng(7), "haar")[0]
+    amps = _exact_state_amplitudes(haar.product_amplitudes, values, vectors, times)
+    assert np.abs(amps - chi).max() > 1e-2
 
 
 # --------------------------------------------------------------------------- the task
@@ -262,7 +292,7 @@ def test_task_runs_and_reports_against_exact_answers():
         m["dos_distance"], m["dos_distance_exact_evolution"], m["dos_distance_trotter_part"]
     )
     assert abs(whole - sampled) <= trotter + 1e-12
-    assert 0.0 <= trotter < 0.1 * whole
+    assert 0.0 <= trotter < 0.5 * whole
     assert m["nyquist_energy"] > m["spectral_width"] / 2
     assert m["cascade_nodes_changed"] <= 1  # only RM-A carries an X term in scenario A
     assert {"vix", "pcat_curve", "dos_spectrum", "survival_amplitude", "cascade"} <= set(

@@ -102,6 +102,7 @@ class TraceStates(Enum):
     auto = "auto"
     classical_bits = "classical_bits"
     haar = "haar"
+    equator = "equator"
 
 
 class Window(Enum):

@@ -76,6 +76,7 @@ class FullDos:
 
     @property
     def amplitudes(self) -> np.ndarray:
+        """``A(t_k)`` of every state, shape ``(R, N)``."""
         return np.array([r.amplitudes for r in self.runs])
 
 

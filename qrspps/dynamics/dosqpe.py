@@ -38,13 +38,13 @@ at the alias limit (resolution first). ``auto_reference_steps: null`` keeps ``dt
 every ``N`` (best resolution, growing Trotter error). A user-fixed ``total_time`` overrides both.
 
 Full DOS (trace estimator). ``chi(t) = Tr U(t) / 2**n`` is estimated by the mean of the survival
-amplitudes of ``R`` random product states (:func:`qrspps.dynamics.states.random_trace_states`:
-uniform bits on classical nodes, Haar qubits on shocked nodes; unbiased because their ensemble
-average is ``I / 2**n``). The DOS estimate is the mean of the per-state spectra; its standard error
-is their sample standard deviation over ``sqrt(R)``. Each state samples one configuration of the
-classical nodes, so the estimate carries the sampling error of ``R`` draws from the classical
-energy distribution (Wasserstein-1 of order ``sigma / sqrt(R)``, ``sigma`` the DOS width): with the
-default ``R = 16`` that, not the FFT, limits ``dos_distance`` beyond a few tens of samples.
+amplitudes of ``R`` random product states (:func:`qrspps.dynamics.states.random_trace_states`,
+unbiased because their ensemble average is ``I / 2**n``). The DOS estimate is the mean of the
+per-state spectra; its standard error is their sample standard deviation over ``sqrt(R)``. How
+much sampling error there is depends on the ensemble: classical bits sample ``R`` energies of a
+wide classical distribution (Wasserstein-1 of order ``sigma / sqrt(R)``, ``sigma`` the DOS width);
+the equator states, the default on a state vector, weigh every classical configuration equally
+and are exact for single-node clusters, leaving the FFT resolution and the Trotter error.
 
 Local DOS: the same transform of one state's amplitude (the VQE state); its lowest strong peak
 estimates ``E0``.

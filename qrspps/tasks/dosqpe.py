@@ -18,13 +18,13 @@ Metrics (besides SPEC 4.1's ``num_qubits``, ``trotter_error``, ``dos_distance``,
   ``dos_distance__<policy>``. Its two parts for the scenario Hamiltonian:
   ``dos_distance_exact_evolution`` (the same estimator fed the exact amplitudes of the same random
   states: sampling and resolution, which more Trotter steps cannot remove) and
-  ``dos_distance_trotter_part`` (Trotter estimate against that exact-evolution estimate). The
-  first dominates: once the resolution ``2 pi / T_max`` is finer than the sampling error, more
-  steps stop helping, and the total can even creep up (a coarse grid smooths the few sampled
-  levels like a kernel density estimate). Measured on the retail40 prefixes, scenario A, at
-  ``N = 8, 32, 128, 256``: 16 nodes, 16 states 0.68, 0.52, 0.51, 0.52; 16 nodes, 128 states
-  0.54, 0.37, 0.33, 0.33; 20 nodes, 16 states 0.54 to 0.63, rising, while the Trotter part
-  fell tenfold in every case. Raise ``random_states`` to lower the floor;
+  ``dos_distance_trotter_part`` (Trotter estimate against that exact-evolution estimate). With
+  the Haar or classical-bit trace states the first is a sampling floor: on the 16-node prefix,
+  scenario A, 16 Haar states gave 0.68, 0.52, 0.51, 0.52 at ``N = 8, 32, 128, 256``. The default
+  ``equator`` states on a state vector carry no sampling error for single-node clusters
+  (:mod:`qrspps.dynamics.states`), so what remains is the resolution ``2 pi / T_max`` and the
+  Trotter error, and both fall with ``N`` on the automatic grid (12-node prefix: 0.23, 0.10, 0.049,
+  0.035);
 - ``ground_energy_estimate_error``: ``|lowest strong LDOS peak - E0|``;
 - ``aliased``: 1 if any Hamiltonian's grid aliases (per policy ``aliased__<policy>``), judged
   against the guard's spectral range: exact by default; with ``range_source=bound`` (or when the
@@ -283,6 +283,7 @@ def _metrics(out: _Outcome) -> dict[str, float]:
 _TRACE_STATE_WORDS = {
     "classical_bits": "uniform bits on unshocked nodes, Haar qubits on shocked nodes",
     "haar": "a Haar qubit on every node",
+    "equator": "equator qubits: random phases on unshocked nodes, Y eigenstates on shocked ones",
 }
 
 
