@@ -286,8 +286,9 @@ def test_task_runs_and_reports_against_exact_answers():
                 "pcat_max_abs_error", "dos_time_s", "wall_time_s", "dt", "total_time"):
         assert np.isfinite(m[key]), key
     assert m["total_time"] == pytest.approx(16 * m["dt"])
-    # The two parts of dos_distance obey the triangle inequality of the Wasserstein metric; the
-    # Trotter part is small here (6 qubits, order 2: Trotter error ~1e-2 of the amplitudes).
+    # The two parts of dos_distance obey the triangle inequality of the Wasserstein metric. The
+    # equator trace states carry no sampling error here (single-node clusters), so the rest is the
+    # FFT resolution of 16 samples, well above the Trotter part (order 2, ~1e-2 of A(t)).
     whole, sampled, trotter = (
         m["dos_distance"], m["dos_distance_exact_evolution"], m["dos_distance_trotter_part"]
     )
@@ -314,3 +315,29 @@ def test_task_with_the_published_grid_reports_aliasing():
     with pytest.raises(ConfigError, match="pi/dt"):
         run(_cfg(12, initial_state="mean_field", trotter_steps=32, total_time=15.0,
                  aliasing="refuse"))
+
+
+def test_pcat_falls_back_to_a_certified_bound_without_the_level_list():
+    from dataclasses import replace
+
+    from qrspps.dynamics.dos_runs import full_dos, pcat_curve
+    from qrspps.dynamics.settings import DosqpeSettings, PcatSettings
+
+    network = load_named_network("retail40").prefix(8)
+    model = build_model(network, load_scenario("A"))
+    settings = DosqpeSettings(trotter_steps=16, random_states=2)
+    dos = full_dos("scenario", model, settings, SV, np.random.default_rng(0))
+    temps = np.array([0.5, 1.0, 4.0, 16.0])
+    exact = pcat_curve(dos, temps, PcatSettings())
+    # What the task sees when the exact solver cannot list the levels (too many distinct ones).
+    bounded = pcat_curve(replace(dos, exact_spectrum=None), temps, PcatSettings())
+    assert not exact.exact_is_bound and bounded.exact_is_bound
+    assert bounded.exact_kind == "upper bound"
+    np.testing.assert_allclose(bounded.estimate, exact.estimate, rtol=1e-12)
+    assert np.all(bounded.exact >= exact.exact)
+    # The certified error covers the true one.
+    assert np.all(bounded.abs_error >= exact.abs_error)
+    # Without the exact range there is nothing to bound with.
+    loose = replace(dos, exact_spectrum=None, choice=replace(dos.choice, spectral_range=replace(
+        dos.choice.spectral_range, source="coefficient bound")))
+    assert pcat_curve(loose, temps, PcatSettings()) is None

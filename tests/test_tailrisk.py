@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from qrspps.risk.tailrisk import (
+    TailRiskCurve,
     catastrophe_probability,
+    catastrophe_probability_bound,
     catastrophe_threshold,
     jackknife_stderr,
     tail_risk_curve,
@@ -127,3 +129,53 @@ def test_jackknife_of_a_mean_is_the_standard_error():
     x = np.array([0.3, 1.1, -0.4, 2.0, 0.9])
     loo = np.array([np.delete(x, i).mean() for i in range(len(x))])
     assert jackknife_stderr(loo) == pytest.approx(x.std(ddof=1) / math.sqrt(len(x)), rel=RTOL)
+
+
+def _log_z_of(energies: np.ndarray, counts: np.ndarray):
+    def log_z(betas: np.ndarray) -> np.ndarray:
+        return np.array(
+            [math.log(sum(c * math.exp(-b * e) for e, c in zip(energies, counts))) for b in betas]
+        )
+
+    return log_z
+
+
+@pytest.mark.parametrize("temp", [0.1, 0.5, 1.0, 3.0, 30.0])
+def test_chernoff_bound_lies_above_the_exact_value_and_near_it(temp):
+    bound = catastrophe_probability_bound(_log_z_of(ENERGIES, COUNTS), -2.0, 8.0, [temp])[0]
+    exact = _by_hand(temp)
+    assert exact <= bound <= 1.0
+    # Two tail levels out of eight: the exponential bound is loose by a modest factor only.
+    assert bound <= 10.0 * exact
+
+
+def test_chernoff_bound_on_a_model_against_dense_diagonalisation():
+    from qrspps.exact.dense import dense_spectrum
+    from qrspps.exact.structured import log_partition_functions
+    from qrspps.model.network import load_named_network
+    from qrspps.model.scenario import build_model, load_policies, load_scenario
+
+    network = load_named_network("retail40").prefix(10)
+    model = build_model(network, load_scenario("A"), load_policies()["supplier_subsidy"])
+    levels = dense_spectrum(model)
+    # ln Z at both signs of beta against the dense eigenvalues (1e-10: log-sum-exp round-off).
+    betas = np.array([-2.0, -0.3, 0.0, 0.7, 4.0])
+    dense_log_z = [float(np.log(np.sum(np.exp(-b * (levels - levels.min())))) - b * levels.min())
+                   for b in betas]
+    np.testing.assert_allclose(log_partition_functions(model, betas), dense_log_z, rtol=1e-10)
+    temps = np.array([0.25, 1.0, 4.0])
+    exact = catastrophe_probability(levels, np.ones_like(levels), temps)
+    bound = catastrophe_probability_bound(
+        lambda b: log_partition_functions(model, b), levels.min(), levels.max(), temps
+    )
+    assert np.all(exact <= bound) and np.all(bound <= 100.0 * exact)
+
+
+def test_error_against_a_bound_is_the_largest_possible_error():
+    curve = TailRiskCurve(
+        np.array([1.0, 2.0]), np.array([1e-3, 1e-3]), np.array([4e-4, 2e-3]), None, 0.0,
+        exact_is_bound=True,
+    )
+    # True value somewhere in [0, 1e-3]: the error can reach max(estimate, U - estimate).
+    np.testing.assert_allclose(curve.abs_error, [6e-4, 2e-3])
+    assert vix_rows("p", curve)[0]["pcat_exact_kind"] == "upper bound"

@@ -3,8 +3,9 @@
 :func:`full_dos`: the trace estimator (random product states, :mod:`qrspps.dynamics.states`) on a
 grid from the aliasing guard, checked state by state against the exact survival amplitude and, as a
 spectrum, against the exact DOS. :func:`local_dos`: the local DOS of one state (VQE, mean-field or
-random) with per-node stress along the evolution. :func:`pcat_curve`: ``P_cat(T)`` exact and
-estimated with one common cut. Value kinds: ``exact`` for everything from
+random) with per-node stress along the evolution. :func:`pcat_curve`: ``P_cat(T)`` exact (or a
+rigorous upper bound when the spectrum is too large to list) and estimated with one common cut.
+Value kinds: ``exact`` for everything from
 :mod:`qrspps.exact` and :mod:`qrspps.dynamics.reference`; ``simulated`` (Aer) and ``sampled``
 (random states) for the estimates.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,10 +43,11 @@ from qrspps.dynamics.states import (
 from qrspps.dynamics.trotter import TrotterEvolution, TrotterRun
 from qrspps.errors import ResourceLimitError
 from qrspps.exact.spectral import exact_spectrum, exact_survival_amplitude
+from qrspps.exact.structured import log_partition_functions
 from qrspps.model.ising import IsingModel
 from qrspps.quantum.ansatz import DEFAULT_DEPTH, build_ansatz
 from qrspps.quantum.backend import SimulatorSettings
-from qrspps.risk.tailrisk import TailRiskCurve, tail_risk_curve
+from qrspps.risk.tailrisk import TailRiskCurve, catastrophe_probability_bound, tail_risk_curve
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ class FullDos:
     #: W1 between the Trotter estimate and that exact-evolution estimate: the part of
     #: ``dos_distance`` that the product formula causes (nan without exact amplitudes).
     dos_distance_trotter_part: float = float("nan")
+    #: The Hamiltonian (for the partition-function tail bound when the spectrum is out of reach).
+    model: IsingModel | None = None
 
     @property
     def amplitudes(self) -> np.ndarray:
@@ -206,27 +210,58 @@ def full_dos(
         kind,
         exact_evolution_distance,
         trotter_part,
+        model,
     )
 
 
 def pcat_curve(
     dos: FullDos, temperatures: np.ndarray, settings: PcatSettings
 ) -> TailRiskCurve | None:
-    """Exact and estimated ``P_cat`` of one Hamiltonian (None without an exact spectrum).
+    """Exact (or bounded) and estimated ``P_cat`` of one Hamiltonian.
 
     The exact curve takes ``E0`` and ``E_max`` from the exact spectrum. The estimate is clipped at
     0 and restricted to the spectral range the aliasing guard used (weight outside it is window
     leakage, :meth:`SpectrumEstimate.nonnegative`), and its cut comes from that range too: with
     ``range_source=exact`` both cuts coincide, with ``bound`` the estimate pays for the loose range.
+
+    When the exact spectrum has too many distinct levels to list but the exact range is known,
+    the exact curve is replaced by the rigorous upper bound of
+    :func:`qrspps.risk.tailrisk.catastrophe_probability_bound` (partition functions only), marked
+    ``exact_is_bound``. None when neither is available.
     """
-    if dos.exact_spectrum is None:
-        return None
     srange = dos.choice.spectral_range
+    estimate = dos.estimate.nonnegative(srange.lower, srange.upper)
+    leave_one_out = [s.nonnegative(srange.lower, srange.upper) for s in dos.leave_one_out]
+    if dos.exact_spectrum is None:
+        if dos.model is None or srange.source != "exact":
+            return None
+        model = dos.model
+        try:
+            upper = catastrophe_probability_bound(
+                lambda betas: log_partition_functions(model, betas),
+                srange.lower,
+                srange.upper,
+                temperatures,
+                f=settings.f,
+            )
+        except ResourceLimitError as exc:
+            log.warning("%s: no P_cat bound either (%s)", dos.name, exc)
+            return None
+        log.info("%s: exact P_cat replaced by its partition-function upper bound", dos.name)
+        bounded = tail_risk_curve(
+            (np.array([srange.lower, srange.upper]), np.ones(2)),
+            temperatures,
+            estimate=estimate,
+            leave_one_out=leave_one_out,
+            f=settings.f,
+            estimate_range=(srange.lower, srange.upper),
+        )
+        return replace(bounded, exact=upper, exact_is_bound=True)
     return tail_risk_curve(
         dos.exact_spectrum,
         temperatures,
-        estimate=dos.estimate.nonnegative(srange.lower, srange.upper),
-        leave_one_out=[s.nonnegative(srange.lower, srange.upper) for s in dos.leave_one_out],
+        estimate=estimate,
+        leave_one_out=leave_one_out,
         f=settings.f,
         estimate_range=(srange.lower, srange.upper),
     )

@@ -134,7 +134,8 @@ TRACE_STATE_KINDS = ("auto", "classical_bits", "haar", "equator")
 def equator_amplitudes(phases: np.ndarray) -> np.ndarray:
     """Rows ``[1, exp(i a)] / sqrt 2``: qubits on the equator of the Bloch sphere."""
     phases = np.asarray(phases, dtype=float)
-    return np.stack([np.ones_like(phases), np.exp(1j * phases)], axis=1).astype(complex) / np.sqrt(2)
+    rows = np.stack([np.ones_like(phases), np.exp(1j * phases)], axis=1)
+    return rows.astype(complex) / np.sqrt(2.0)
 
 
 def resolve_trace_states(kind: str, method: str) -> str:

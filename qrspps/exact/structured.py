@@ -358,3 +358,38 @@ def exact_thermal(
         "exact thermal state of %d qubits at beta = %g: ln Z = %.12g (%.3f s)", n, beta, log_z, wall
     )
     return ThermalResult(beta, log_z, -log_z / beta, energy, stress, wall)
+
+
+def log_partition_functions(
+    model: IsingModel,
+    betas: np.ndarray,
+    *,
+    max_table_entries: int = DEFAULT_MAX_TABLE_ENTRIES,
+    max_cluster_qubits: int = DEFAULT_MAX_CLUSTER_QUBITS,
+) -> np.ndarray:
+    """``ln Z(beta) = ln Tr exp(-beta H)`` for every ``beta``, any sign, forward pass only.
+
+    Unlike :func:`exact_thermal` this accepts ``beta <= 0`` (``beta < 0`` weighs the top of the
+    spectrum: ``Z_H(beta) = Z_{-H}(-beta)``), which the tail bounds of :mod:`qrspps.risk.tailrisk`
+    need, and it prepares the model once for all ``beta``.
+
+    Raises:
+        ValueError: a ``beta`` that is not finite.
+        ResourceLimitError: a cluster or the elimination width exceeds its limit.
+    """
+    betas = np.atleast_1d(np.asarray(betas, dtype=float))
+    if not np.all(np.isfinite(betas)):
+        raise ValueError(f"every beta must be finite (inverse energy units), got {betas}")
+    prep = prepare_model(
+        model, max_table_entries=max_table_entries, max_cluster_qubits=max_cluster_qubits
+    )
+    semiring = LogSumExpSemiring()
+    out = np.empty(len(betas))
+    for i, beta in enumerate(betas):
+        factors = build_factors(
+            prep,
+            lambda e, b=beta: (-b * e,),
+            lambda _, s, b=beta: (log_sum_exp(-b * s.energies, axis=1),),
+        )
+        out[i] = float(eliminate(prep.plan, factors, semiring, unit=(_scalar(0.0),)).root[0])
+    return out

@@ -19,10 +19,11 @@ normal market. :data:`DEFAULT_VIX_LEVELS` are the levels reported in tables.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 
 #: Default fraction of the spectral range above ``E0`` where "catastrophe" starts.
@@ -100,6 +101,56 @@ def catastrophe_probability(
     return np.exp(logsumexp(log_terms[:, tail], axis=1) - logsumexp(log_terms, axis=1))
 
 
+def catastrophe_probability_bound(
+    log_z: Callable[[np.ndarray], np.ndarray],
+    e0: float,
+    e_max: float,
+    temperatures: Sequence[float] | np.ndarray,
+    *,
+    f: float = DEFAULT_CUT_FRACTION,
+) -> np.ndarray:
+    """A rigorous upper bound on ``P_cat(T)`` from partition functions alone (Chernoff).
+
+    For any ``s >= 0``, ``[E >= E_cut] <= exp(s (E - E_cut))``, so
+
+        ``P_cat(T) <= exp(-s E_cut) Z(1/T - s) / Z(1/T)``,
+
+    and ``ln Z`` is convex in ``beta``, so the bound's logarithm is convex in ``s`` and is minimised
+    numerically. This needs no level list: it is how ``P_cat`` is bounded when the exact spectrum
+    has too many distinct levels to enumerate (:func:`qrspps.exact.spectral.exact_spectrum`). The
+    true ``P_cat`` lies in ``[0, bound]``; the bound is typically within an order of magnitude.
+
+    Args:
+        log_z: ``ln Z(beta)`` for an array of inverse temperatures of any sign, e.g.
+            :func:`qrspps.exact.structured.log_partition_functions` bound to a model.
+        e0, e_max: exact lowest and highest energy (they fix ``E_cut``).
+        temperatures: ``T > 0``.
+        f: cut fraction.
+
+    Returns:
+        the bound per temperature, each in ``[0, 1]``.
+    """
+    temps = np.atleast_1d(np.asarray(temperatures, dtype=float))
+    if np.any(~(temps > 0.0)):
+        raise ValueError(f"temperatures must be > 0, got {temps}")
+    cut = catastrophe_threshold(e0, e_max, f)
+    width = max(e_max - e0, 1e-300)
+    bounds = np.empty(len(temps))
+    for i, temp in enumerate(temps):
+        beta = 1.0 / temp
+        base = float(log_z(np.array([beta]))[0])
+
+        def log_bound(s: float, beta: float = beta, base: float = base) -> float:
+            return float(log_z(np.array([beta - s]))[0]) - s * cut - base
+
+        # Past s = beta + 50 / width the top level dominates Z(beta - s): the bound only grows.
+        res = minimize_scalar(
+            log_bound, bounds=(0.0, beta + 50.0 / width), method="bounded", options={"xatol": 1e-6}
+        )
+        bounds[i] = min(1.0, float(np.exp(min(res.fun, log_bound(0.0)))))
+    return bounds
+
+
 def vix_to_temperature(vix: float | np.ndarray, vix_ref: float = DEFAULT_VIX_REF) -> np.ndarray:
     """``T = VIX / VIX_ref`` (energy units).
 
@@ -134,6 +185,9 @@ class TailRiskCurve:
         estimate_stderr: jackknife standard error of ``estimate`` over the random states, or None.
         cut: ``E_cut`` of the exact spectrum, ``E0 + f (E_max - E0)`` (energy units).
         estimate_cut: ``E_cut`` the estimate was evaluated with (nan without an estimate).
+        exact_is_bound: True when ``exact`` holds a rigorous upper bound ``U`` (the true value
+            lies in ``[0, U]``, :func:`catastrophe_probability_bound`) because the exact spectrum
+            was out of reach; :attr:`abs_error` is then a bound on the error too.
     """
 
     temperatures: np.ndarray
@@ -142,12 +196,24 @@ class TailRiskCurve:
     estimate_stderr: np.ndarray | None
     cut: float
     estimate_cut: float = float("nan")
+    exact_is_bound: bool = False
+
+    @property
+    def exact_kind(self) -> str:
+        """Value kind of :attr:`exact`: ``exact`` or ``upper bound``."""
+        return "upper bound" if self.exact_is_bound else "exact"
 
     @property
     def abs_error(self) -> np.ndarray:
-        """``|estimate - exact|`` per temperature (nan without an estimate)."""
+        """``|estimate - exact|`` per temperature (nan without an estimate).
+
+        With :attr:`exact_is_bound` the true value is somewhere in ``[0, U]``, so the largest
+        possible error, ``max(estimate, |U - estimate|)``, is returned: a certified bound.
+        """
         if self.estimate is None:
             return np.full(len(self.temperatures), np.nan)
+        if self.exact_is_bound:
+            return np.maximum(self.estimate, np.abs(self.exact - self.estimate))
         return np.abs(self.estimate - self.exact)
 
     @property
@@ -215,7 +281,7 @@ def tail_risk_curve(
 def vix_rows(
     policy: str, curve: TailRiskCurve, vix_ref: float = DEFAULT_VIX_REF
 ) -> list[dict[str, float | str]]:
-    """Table rows ``(policy, VIX, T, P_cat exact, P_cat estimate, stderr, |error|, cuts)``.
+    """Table rows ``(policy, VIX, T, P_cat exact and its kind, estimate, stderr, |error|, cuts)``.
 
     ``curve`` must have been evaluated at ``T = VIX / vix_ref`` of the wanted VIX levels.
     """
@@ -228,6 +294,7 @@ def vix_rows(
                 "vix": float(vix[i]),
                 "temperature": float(temp),
                 "pcat_exact": float(curve.exact[i]),
+                "pcat_exact_kind": curve.exact_kind,
                 "pcat_estimate": float("nan")
                 if curve.estimate is None
                 else float(curve.estimate[i]),

@@ -31,7 +31,10 @@ Metrics (besides SPEC 4.1's ``num_qubits``, ``trotter_error``, ``dos_distance``,
   exact solver refuses) it means "may alias" (tag ``spectral_range_source``);
 - ``pcat_max_abs_error``: largest ``|P_cat estimate - P_cat exact|`` over the temperature grid, the
   VIX temperatures and the Hamiltonians; ``pcat_max_rel_error`` the same relative to the exact
-  value where that is ``>= PCAT_REL_FLOOR``;
+  value where that is ``>= PCAT_REL_FLOOR``. A Hamiltonian whose exact spectrum has too many
+  distinct levels to list gets a rigorous upper bound ``U`` on ``P_cat`` from partition functions
+  instead (:func:`qrspps.risk.tailrisk.catastrophe_probability_bound`); its error term is then the
+  certified ``max(estimate, |U - estimate|)``, and the tag ``pcat_bounded`` names it;
 - ``dt``, ``total_time``, ``nyquist_energy`` (``pi/dt``), ``spectral_width``, ``energy_resolution``
   of the scenario grid; ``dos_time_s`` (Trotter runs and FFTs), ``exact_time_s``, ``vqe_time_s``.
 """
@@ -212,6 +215,12 @@ def _pcat_errors(out: _Outcome) -> tuple[dict[str, float], dict[str, float]]:
     for name, curve in out.curves.items():
         if curve is None:
             continue
+        if curve.exact_is_bound:
+            # abs_error is then a certified bound on the error; no relative error is known.
+            absolute[name] = _nanmax(
+                [float(np.max(curve.abs_error)), float(np.max(out.vix_curves[name].abs_error))]
+            )
+            continue
         pairs = [
             (curve.exact, curve.estimate),
             (out.vix_curves[name].exact, out.vix_curves[name].estimate),
@@ -303,6 +312,10 @@ def _tags(out: _Outcome) -> dict[str, str]:
             "states; P_cat standard errors by jackknife"
         ),
         "trace_states": out.scenario.trace_states,
+        "pcat_bounded": ",".join(
+            sorted(n for n, c in out.curves.items() if c is not None and c.exact_is_bound)
+        )
+        or "none",
         "auto_reference_steps": str(s.auto_reference_steps),
         "value_kind": (
             "A(t), DOS, LDOS, E0 estimate, stress(t): simulated (Aer Trotter circuits); DOS, chi, "
