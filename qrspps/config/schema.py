@@ -60,10 +60,19 @@ class OptimizerName(Enum):
 
 
 class InitStrategy(Enum):
-    """Initial VQE angles: uniform in (-pi, pi) as published, or a mean-field warm start."""
+    """Initial VQE angles: uniform in (-pi, pi) as published, a mean-field warm start, or the
+    mean-field start with random angles on the multi-node shocked clusters (qrspps.quantum.vqe)."""
 
     random = "random"
     mean_field = "mean_field"
+    cluster_random = "cluster_random"
+
+
+class QubitOrder(Enum):
+    """Chain the brickwork ansatz follows (qrspps.quantum.layout)."""
+
+    natural = "natural"
+    clusters_last = "clusters_last"
 
 
 class SimulatorMethod(Enum):
@@ -186,6 +195,7 @@ class AnsatzConfig:
 
     name: AnsatzName = AnsatzName.brickwork_ry
     depth: int = 3
+    qubit_order: QubitOrder = QubitOrder.natural  # clusters_last: multi-node clusters at the end
 
 
 @dataclass
@@ -270,8 +280,9 @@ class ScreeningConfig:
     reoptimize: bool = True  # also re-run VQE per policy (for the speedup and the check)
     curvature_step: float = 1e-2  # radians, second-order estimate
     relief_threshold: float = 0.01  # stress drop counted as "relieved"
-    reopt_restarts: int = 2  # first start warm, the others from reopt_init
-    reopt_init: InitStrategy = InitStrategy.mean_field
+    reopt_restarts: int = 4  # first start warm, the others from reopt_init
+    reopt_init: InitStrategy = InitStrategy.cluster_random
+    reopt_qubit_order: QubitOrder = QubitOrder.clusters_last
 
 
 @dataclass

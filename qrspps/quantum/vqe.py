@@ -16,6 +16,11 @@ the number of restarts. The best final energy wins.
 Initialisations (``init``):
 
 * ``random``: every angle uniform in ``(-pi, pi)`` (the published one).
+* ``cluster_random``: start 0 as ``mean_field``; every later start keeps the mean-field angles
+  outside the multi-node shocked clusters and draws every layer's angle on the cluster qubits
+  uniformly in ``(-pi, pi)`` (models without such clusters: as ``mean_field``). With
+  ``qubit_order="clusters_last"`` this explores the entangled cluster state while the classical
+  nodes stay put (:mod:`qrspps.quantum.layout`, with measurements).
 * ``mean_field``: a classical mean-field product state. For ``prod_q RY(phi_q)|0>`` the energy is
   ``E(phi) = sum z_i cos phi_i + sum c_ij cos phi_i cos phi_j + sum x_k sin phi_k`` in closed form;
   it is minimised classically (L-BFGS-B from ``mean_field_starts`` random starts) and loaded into
@@ -54,11 +59,12 @@ from qrspps.quantum.ansatz import DEFAULT_DEPTH, Ansatz, build_ansatz, product_s
 from qrspps.quantum.backend import AerBackend, SimulatorSettings, statevector_bytes
 from qrspps.quantum.estimator import StructuredEstimator
 from qrspps.quantum.gradients import energy_and_gradient
+from qrspps.quantum.layout import chain_order, multi_node_clusters, permute_model, to_node_order
 
 log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("cobyla", "lbfgsb", "bfgs")
-INITIALISATIONS = ("random", "mean_field")
+INITIALISATIONS = ("random", "mean_field", "cluster_random")
 
 #: The published COBYLA settings.
 COBYLA_MAXITER = 2000
@@ -178,6 +184,9 @@ class VQEResult:
         stress: per-node ``P_i`` of the final state.
         mean_field_energy: energy of the mean-field start, when ``init='mean_field'``.
         seed: base seed.
+        qubit_order: the node at each chain position of the ansatz
+            (:mod:`qrspps.quantum.layout`); ``parameters`` refer to the ansatz laid along it.
+            ``stress`` is in node order whatever the order.
     """
 
     energy: float
@@ -206,6 +215,7 @@ class VQEResult:
     mean_field_energy: float | None = None
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    qubit_order: tuple[int, ...] = ()
 
 
 IterationCallback = Callable[[int, float, np.ndarray], None]
@@ -269,6 +279,7 @@ def run_vqe(
     initial_parameters: np.ndarray | None = None,
     exact_energy: float | None = None,
     callback: IterationCallback | None = None,
+    qubit_order: str = "natural",
 ) -> VQEResult:
     """Minimise ``<H>`` over the ansatz on Aer.
 
@@ -283,6 +294,8 @@ def run_vqe(
         exact_energy: reference ground energy, only for the reported errors; the optimiser never
             sees it.
         callback: called as ``callback(iteration, energy, theta)`` after every iteration.
+        qubit_order: ``natural`` or ``clusters_last``: the chain the ansatz's CNOTs follow
+            (:mod:`qrspps.quantum.layout`); ``initial_parameters`` refer to it.
 
     Returns:
         :class:`VQEResult` with the best start's state.
@@ -290,6 +303,12 @@ def run_vqe(
     optimizer = optimizer or OptimizerSettings()
     simulator = simulator or SimulatorSettings()
     started = time.perf_counter()
+
+    order = chain_order(model, qubit_order)
+    node_model = model
+    if order != tuple(range(model.num_qubits)):
+        log.info("VQE: ansatz chain in %s order %s", qubit_order, list(order))
+        model = permute_model(model, order)
 
     ansatz = build_ansatz(ansatz_name, model.num_qubits, depth)
     backend = AerBackend(ansatz, simulator)
@@ -328,7 +347,7 @@ def run_vqe(
     energy = estimator.energy(theta)  # re-evaluated: COBYLA's last point is not always its best
     evaluations = estimator.evaluations
     eval_time = _time_one_evaluation(estimator, theta)
-    stress = estimator.stress(theta)
+    stress = to_node_order(estimator.stress(theta), order)
     abs_error = rel_error = None
     if exact_energy is not None:
         abs_error = energy - exact_energy
@@ -362,7 +381,7 @@ def run_vqe(
         method=backend.method,
         optimizer=optimizer.name,
         init=optimizer.init if initial_parameters is None else "given",
-        statevector_bytes=statevector_bytes(model.num_qubits, simulator.precision),
+        statevector_bytes=statevector_bytes(node_model.num_qubits, simulator.precision),
         state_bytes=int(backend.state_bytes),
         peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         stress=stress,
@@ -371,6 +390,7 @@ def run_vqe(
         mean_field_energy=mean_field_energy,
         seed=seed,
         extra={"aer_calls": backend.calls, "circuits_simulated": backend.circuits_run},
+        qubit_order=order,
     )
 
 
@@ -402,10 +422,16 @@ def _initial_points(
         log.info("mean-field product state: E_mf = %.10f", mean_field_energy)
         base = product_state_parameters(ansatz, phi)
         points = [base.copy()]
-        points += [
-            base + rng.uniform(-optimizer.init_noise, optimizer.init_noise, base.shape)
-            for rng in rngs[1:]
-        ]
+        cluster = None
+        if optimizer.init == "cluster_random":
+            cluster = _cluster_parameter_mask(model, ansatz)
+        for rng in rngs[1:]:
+            if cluster is not None and cluster.any():
+                point = base.copy()
+                point[cluster] = rng.uniform(-np.pi, np.pi, int(cluster.sum()))
+            else:
+                point = base + rng.uniform(-optimizer.init_noise, optimizer.init_noise, base.shape)
+            points.append(point)
     if initial_parameters is not None:
         given = np.asarray(initial_parameters, dtype=float)
         if given.shape != (ansatz.num_parameters,):
@@ -414,6 +440,15 @@ def _initial_points(
             )
         points[0] = given.copy()
     return _Starts(points, mean_field_energy)
+
+
+def _cluster_parameter_mask(model: IsingModel, ansatz: Ansatz) -> np.ndarray:
+    """Parameters of every rotation layer on the qubits of multi-node shocked clusters."""
+    mask = np.zeros(ansatz.num_parameters, dtype=bool)
+    qubits = [q for nodes in multi_node_clusters(model) for q in nodes]
+    for layer in range(ansatz.rotation_layers):
+        mask[ansatz.layer_slice(layer)][qubits] = True
+    return mask
 
 
 class _Run:

@@ -56,6 +56,7 @@ def vqe_from_config(
         simulator=SimulatorSettings.from_mapping(cfg.get("simulator")),
         seed=int(cfg.get("seed", 0)),
         exact_energy=exact_energy,
+        qubit_order=str(ansatz.get("qubit_order", "natural")),
     )
 
 
