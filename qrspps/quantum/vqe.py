@@ -18,7 +18,9 @@ Initialisations (``init``):
 * ``random``: every angle uniform in ``(-pi, pi)`` (the published one).
 * ``cluster_random``: start 0 as ``mean_field``; every later start keeps the mean-field angles
   outside the multi-node shocked clusters and draws every layer's angle on the cluster qubits
-  uniformly in ``(-pi, pi)`` (models without such clusters: as ``mean_field``). With
+  uniformly in ``(-pi, pi)``. A model without such clusters has a product ground state with no
+  cluster to explore: it gets two starts as ``mean_field`` does (the second catches a warm start
+  given in ``initial_parameters`` that sits in a basin that is no longer the best). With
   ``qubit_order="clusters_last"`` this explores the entangled cluster state while the classical
   nodes stay put (:mod:`qrspps.quantum.layout`, with measurements).
 * ``mean_field``: a classical mean-field product state. For ``prod_q RY(phi_q)|0>`` the energy is
@@ -422,11 +424,15 @@ def _initial_points(
         log.info("mean-field product state: E_mf = %.10f", mean_field_energy)
         base = product_state_parameters(ansatz, phi)
         points = [base.copy()]
-        cluster = None
+        cluster = np.zeros(len(base), dtype=bool)
+        extra = rngs[1:]
         if optimizer.init == "cluster_random":
             cluster = _cluster_parameter_mask(model, ansatz)
-        for rng in rngs[1:]:
-            if cluster is not None and cluster.any():
+            if not cluster.any() and len(extra) > 1:
+                log.info("VQE: no multi-node shocked cluster: 2 of %d starts", len(rngs))
+                extra = extra[:1]
+        for rng in extra:
+            if cluster.any():
                 point = base.copy()
                 point[cluster] = rng.uniform(-np.pi, np.pi, int(cluster.sum()))
             else:
