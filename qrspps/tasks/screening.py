@@ -17,10 +17,8 @@ Config group ``screening``: ``reoptimize`` (bool), ``curvature_step`` (radians),
 ``relief_threshold`` (stress drop counted as "relieved"), ``reopt_restarts`` (the first start is
 the warm start, the others use ``reopt_init``, ``cluster_random`` by default) and
 ``reopt_qubit_order`` (``clusters_last`` by default: the ansatz chain of the re-optimisation puts a
-policy's multi-node shocked clusters at its end, :mod:`qrspps.quantum.layout`). When that chain
-differs from the baseline's, the warm start is the baseline state's product-state projection: per
-node the ``RY`` angle with the baseline's stress, ``2 arcsin sqrt(P_i)`` (non-negative amplitudes:
-exact for the product ground states of scenarios A and B, whose X coefficients are all negative).
+policy's multi-node shocked clusters at its end; warm start and chain:
+:mod:`qrspps.screening.reopt`).
 """
 
 from __future__ import annotations
@@ -38,12 +36,12 @@ from qrspps.exact.fallback import ground_state_with_fallback
 from qrspps.harness.problem import build_problem
 from qrspps.harness.result import TaskResult
 from qrspps.model.scenario import policy_perturbation
-from qrspps.quantum.ansatz import DEFAULT_DEPTH, build_ansatz, product_state_parameters
+from qrspps.quantum.ansatz import DEFAULT_DEPTH, build_ansatz
 from qrspps.quantum.backend import AerBackend, SimulatorSettings
 from qrspps.quantum.estimator import StructuredEstimator
-from qrspps.quantum.layout import chain_order
-from qrspps.quantum.vqe import OptimizerSettings, run_vqe
+from qrspps.quantum.vqe import OptimizerSettings
 from qrspps.screening.ranking import kendall_tau, ranking, return_on_investment
+from qrspps.screening.reopt import reoptimise
 from qrspps.screening.screen import DEFAULT_CURVATURE_STEP, screen_policies
 from qrspps.tasks.vqe import vqe_from_config
 
@@ -124,22 +122,16 @@ def run(cfg: Mapping[str, Any]) -> TaskResult:
         order_name = str(settings.get("reopt_qubit_order", "clusters_last"))
         for i, p in enumerate(policy_ids):
             t0 = time.perf_counter()
-            model_p = problem.policy_model(p)
-            order = chain_order(model_p, order_name)
-            warm = vqe.parameters
-            if order != vqe.qubit_order:
-                angles = 2.0 * np.arcsin(np.sqrt(np.clip(vqe.stress, 0.0, 1.0)))
-                warm = product_state_parameters(ansatz, angles[list(order)])
-            reopt[p] = run_vqe(
-                model_p,
+            reopt[p] = reoptimise(
+                problem.policy_model(p),
+                vqe,
                 depth=ansatz.depth,
                 ansatz_name=ansatz.name,
                 optimizer=opt,
                 simulator=simulator,
                 seed=_policy_seed(seed, i),
-                initial_parameters=warm,
-                exact_energy=exact_policy[p].energy,
                 qubit_order=order_name,
+                exact_energy=exact_policy[p].energy,
             )
             reopt_time += time.perf_counter() - t0
 
