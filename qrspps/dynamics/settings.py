@@ -79,8 +79,8 @@ class DosqpeSettings:
         initial_state: ``vqe``, ``mean_field`` or ``random``: the state whose local DOS, ``E0``
             estimate and cascade are reported (the full DOS always comes from the random states).
         random_states: states of the trace estimator (>= 2).
-        trace_states: ``auto``, ``classical_bits`` or ``haar``: the trace estimator's random
-            product states (:mod:`qrspps.dynamics.states`).
+        trace_states: ``auto``, ``classical_bits``, ``haar`` or ``equator``: the trace
+            estimator's random product states (:mod:`qrspps.dynamics.states`).
         window: FFT window (:data:`qrspps.dynamics.dosqpe.WINDOWS`).
         aliasing: ``auto``, ``warn`` or ``refuse``.
         margin: alias-free band over spectral width for the automatic ``dt``.
