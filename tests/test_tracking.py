@@ -198,9 +198,7 @@ def test_one_batch_mixes_kinds_within_the_request_limits(tracking_uri) -> None:
 
     def counting_call(method, *args, **kwargs):
         if method == "log_batch":
-            requests.append(
-                (len(kwargs["params"]), len(kwargs["tags"]), len(kwargs["metrics"]))
-            )
+            requests.append((len(kwargs["params"]), len(kwargs["tags"]), len(kwargs["metrics"])))
         return real_call(method, *args, **kwargs)
 
     st.call = counting_call
@@ -366,3 +364,21 @@ def test_logging_to_a_real_server_over_http(mlflow_server, run_app) -> None:
     )
     assert artifact.status_code == 200
     assert "exact" in artifact.text
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, "wal"), ("0", "delete")])
+def test_sqlite_store_journal_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting, expected
+):
+    import sqlite3
+
+    if setting is None:
+        monkeypatch.delenv("QRSPPS_SQLITE_WAL", raising=False)
+    else:
+        monkeypatch.setenv("QRSPPS_SQLITE_WAL", setting)
+    db = tmp_path / "mlflow.db"
+    store = Store("sqlite:///" + str(db))
+    store.experiment_id("journal")
+    # Read the mode back through a connection of our own, not through MLflow's engine.
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == expected
