@@ -107,3 +107,35 @@ def test_reoptimised_energy_against_exact(setting, policy_id):
     assert result.energy >= exact - 1e-9
     # ... and for these policies the ground state is within the ansatz's reach.
     assert result.abs_error < 1e-6
+
+
+def test_entangled_policy_reoptimised_to_exact_on_its_own_chain():
+    # combined_optimal couples the shocked RM-A to the shocked Sup-A and Sup-B: an entangled
+    # 3-node cluster. The task's re-optimisation (clusters_last chain, warm start projected from
+    # the baseline state, cluster_random restarts) must reach the exact energy at depth 3.
+    from qrspps.screening.reopt import reoptimise
+
+    network = load_named_network("retail40").prefix(N)
+    scenario = load_scenario("A")
+    simulator = SimulatorSettings(method="statevector", max_parallel_threads=1)
+    baseline = run_vqe(
+        build_model(network, scenario),
+        depth=3,
+        seed=3,
+        optimizer=OptimizerSettings(name="lbfgsb", restarts=1, init="mean_field"),
+        simulator=simulator,
+    )
+    model = build_model(network, scenario, load_policies()["combined_optimal"])
+    exact = exact_ground_state(model).energy
+    result = reoptimise(
+        model,
+        baseline,
+        depth=3,
+        optimizer=OptimizerSettings(name="lbfgsb", restarts=4, init="cluster_random"),
+        simulator=simulator,
+        seed=5,
+        exact_energy=exact,
+    )
+    assert result.qubit_order[-3:] == (0, 2, 3)  # RM-A, Sup-A, Sup-B at the end of the chain
+    assert result.energy >= exact - 1e-9
+    assert result.abs_error < 1e-6
