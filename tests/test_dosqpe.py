@@ -201,58 +201,51 @@ def test_aliased_level_folds_back():
 # --------------------------------------------------------------------------- trace estimator
 
 
-@pytest.mark.parametrize("kind", ["classical_bits", "haar", "equator"])
-def test_trace_estimator_is_unbiased(kind):
+TIMES = np.linspace(0.0, 3.0, 10)
+
+
+def _four_qubit_case(x: dict[int, float]):
+    """A 4-qubit model with shocks ``x``, its dense eigenpairs and the exact ``chi(t)``."""
     terms = dict(
         z={0: 0.1, 1: 0.15, 2: 0.2, 3: -0.25},
         zz=[(0, 1, -0.8), (1, 2, -0.5), (0, 2, -0.3), (2, 3, -0.7)],
-        x={0: -1.5, 1: -0.4},
+        x=x,
     )
-    model = IsingModel.from_terms(4, **terms)
     values, vectors = np.linalg.eigh(kron_hamiltonian(4, **terms))
-    times = np.linspace(0.0, 3.0, 10)
-    chi = np.exp(-1j * np.multiply.outer(times, values)).mean(axis=1)
-
-    states = random_trace_states(model, 400, np.random.default_rng(2024), kind)
-    amps = []
-    for s in states:
-        psi = np.array([1.0 + 0j])
-        for row in s.product_amplitudes:
-            psi = np.kron(row, psi)
-        weights = np.abs(vectors.conj().T @ psi) ** 2
-        amps.append(np.exp(-1j * np.multiply.outer(times, values)) @ weights)
-    mean, stderr = characteristic_function_estimate(np.array(amps))
-    assert np.all(np.abs(mean - chi) <= 4.0 * stderr + 1e-12)
-    assert mean[0] == pytest.approx(1.0)
+    chi = np.exp(-1j * np.multiply.outer(TIMES, values)).mean(axis=1)
+    return IsingModel.from_terms(4, **terms), values, vectors, chi
 
 
-def _exact_state_amplitudes(rows: np.ndarray, values, vectors, times) -> np.ndarray:
+def _exact_state_amplitudes(rows: np.ndarray, values, vectors) -> np.ndarray:
+    """``A(t)`` of the product state with rows ``rows``, by dense diagonalisation."""
     psi = np.array([1.0 + 0j])
     for row in rows:
         psi = np.kron(row, psi)
     weights = np.abs(vectors.conj().T @ psi) ** 2
-    return np.exp(-1j * np.multiply.outer(times, values)) @ weights
+    return np.exp(-1j * np.multiply.outer(TIMES, values)) @ weights
+
+
+@pytest.mark.parametrize("kind", ["classical_bits", "haar", "equator"])
+def test_trace_estimator_is_unbiased(kind):
+    model, values, vectors, chi = _four_qubit_case({0: -1.5, 1: -0.4})
+    states = random_trace_states(model, 400, np.random.default_rng(2024), kind)
+    amps = [_exact_state_amplitudes(s.product_amplitudes, values, vectors) for s in states]
+    mean, stderr = characteristic_function_estimate(np.array(amps))
+    assert np.all(np.abs(mean - chi) <= 4.0 * stderr + 1e-12)
+    assert mean[0] == pytest.approx(1.0)
 
 
 def test_every_equator_state_is_exact_when_every_shocked_node_is_its_own_cluster():
     # Nodes 0 and 3 carry X terms and are not coupled to each other: single-node clusters. An
     # equator state weighs every classical configuration by 2**-n exactly and puts the shocked
     # nodes in Y eigenstates (<X> = <Z> = 0), so each state alone gives chi(t) to round-off.
-    terms = dict(
-        z={0: 0.1, 1: 0.15, 2: 0.2, 3: -0.25},
-        zz=[(0, 1, -0.8), (1, 2, -0.5), (0, 2, -0.3), (2, 3, -0.7)],
-        x={0: -1.5, 3: -0.4},
-    )
-    model = IsingModel.from_terms(4, **terms)
-    values, vectors = np.linalg.eigh(kron_hamiltonian(4, **terms))
-    times = np.linspace(0.0, 3.0, 10)
-    chi = np.exp(-1j * np.multiply.outer(times, values)).mean(axis=1)
+    model, values, vectors, chi = _four_qubit_case({0: -1.5, 3: -0.4})
     for state in random_trace_states(model, 4, np.random.default_rng(7), "equator"):
-        amps = _exact_state_amplitudes(state.product_amplitudes, values, vectors, times)
+        amps = _exact_state_amplitudes(state.product_amplitudes, values, vectors)
         np.testing.assert_allclose(amps, chi, atol=1e-12)
     # A Haar state on the same model is not exact: the check can fail.
     haar = random_trace_states(model, 1, np.random.default_rng(7), "haar")[0]
-    amps = _exact_state_amplitudes(haar.product_amplitudes, values, vectors, times)
+    amps = _exact_state_amplitudes(haar.product_amplitudes, values, vectors)
     assert np.abs(amps - chi).max() > 1e-2
 
 

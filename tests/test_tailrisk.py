@@ -34,8 +34,13 @@ COUNTS = np.array([1.0, 3.0, 2.0, 1.0, 1.0])
 
 def _by_hand(temp: float) -> float:
     # E0 = -2, E_max = 8, E_cut = -2 + 0.85 * 10 = 6.5: the top two levels (6.5 is included).
-    z = (1 * math.exp(0.0) + 3 * math.exp(-1.0 / temp) + 2 * math.exp(-3.0 / temp)
-         + 1 * math.exp(-8.5 / temp) + 1 * math.exp(-10.0 / temp))
+    z = (
+        1 * math.exp(0.0)
+        + 3 * math.exp(-1.0 / temp)
+        + 2 * math.exp(-3.0 / temp)
+        + 1 * math.exp(-8.5 / temp)
+        + 1 * math.exp(-10.0 / temp)
+    )
     tail = 1 * math.exp(-8.5 / temp) + 1 * math.exp(-10.0 / temp)
     return tail / z
 
@@ -60,14 +65,17 @@ def test_pcat_limits_and_invariances():
     assert p[0] == 0.0 or p[0] < 1e-300
     assert p[2] == pytest.approx(2.0 / 8.0, rel=1e-5)
     # Only ratios of weights and differences of energies matter.
-    np.testing.assert_allclose(catastrophe_probability(ENERGIES + 100.0, COUNTS / 8.0, temps), p,
-                               rtol=RTOL, atol=1e-300)
+    np.testing.assert_allclose(
+        catastrophe_probability(ENERGIES + 100.0, COUNTS / 8.0, temps), p, rtol=RTOL, atol=1e-300
+    )
     # Order of the levels does not matter; zero-weight levels do not move E0 or E_max.
     shuffled = [4, 0, 3, 1, 2]
     np.testing.assert_allclose(
-        catastrophe_probability(ENERGIES[shuffled], COUNTS[shuffled], temps), p, rtol=RTOL)
-    padded = catastrophe_probability(np.append(ENERGIES, [-50.0, 50.0]),
-                                     np.append(COUNTS, [0.0, 0.0]), temps)
+        catastrophe_probability(ENERGIES[shuffled], COUNTS[shuffled], temps), p, rtol=RTOL
+    )
+    padded = catastrophe_probability(
+        np.append(ENERGIES, [-50.0, 50.0]), np.append(COUNTS, [0.0, 0.0]), temps
+    )
     np.testing.assert_allclose(padded, p, rtol=RTOL)
 
 
@@ -76,8 +84,13 @@ def test_explicit_range_sets_the_cut():
     # cut is -0.6 and the level at 1 joins the tail.
     temp = 1.7
     (p,) = catastrophe_probability(ENERGIES, COUNTS, [temp], f=0.2)
-    z = 1 + 3 * math.exp(-1 / temp) + 2 * math.exp(-3 / temp) + math.exp(-8.5 / temp) \
+    z = (
+        1
+        + 3 * math.exp(-1 / temp)
+        + 2 * math.exp(-3 / temp)
+        + math.exp(-8.5 / temp)
         + math.exp(-10 / temp)
+    )
     tail = 2 * math.exp(-3 / temp) + math.exp(-8.5 / temp) + math.exp(-10 / temp)
     assert p == pytest.approx(tail / z, rel=RTOL)
     (q,) = catastrophe_probability(ENERGIES, COUNTS, [temp], e0=-2.0, e_max=5.0)
@@ -151,7 +164,7 @@ def test_chernoff_bound_lies_above_the_exact_value_and_near_it(temp):
 
 def test_chernoff_bound_on_a_model_against_dense_diagonalisation():
     from qrspps.exact.dense import dense_spectrum
-    from qrspps.exact.structured import log_partition_functions
+    from qrspps.exact.structured import log_partition_function
     from qrspps.model.network import load_named_network
     from qrspps.model.scenario import build_model, load_policies, load_scenario
 
@@ -160,20 +173,25 @@ def test_chernoff_bound_on_a_model_against_dense_diagonalisation():
     levels = dense_spectrum(model)
     # ln Z at both signs of beta against the dense eigenvalues (1e-10: log-sum-exp round-off).
     betas = np.array([-2.0, -0.3, 0.0, 0.7, 4.0])
-    dense_log_z = [float(np.log(np.sum(np.exp(-b * (levels - levels.min())))) - b * levels.min())
-                   for b in betas]
-    np.testing.assert_allclose(log_partition_functions(model, betas), dense_log_z, rtol=1e-10)
+    dense_log_z = [
+        float(np.log(np.sum(np.exp(-b * (levels - levels.min())))) - b * levels.min())
+        for b in betas
+    ]
+    log_z = log_partition_function(model)
+    np.testing.assert_allclose(log_z(betas), dense_log_z, rtol=1e-10)
     temps = np.array([0.25, 1.0, 4.0])
     exact = catastrophe_probability(levels, np.ones_like(levels), temps)
-    bound = catastrophe_probability_bound(
-        lambda b: log_partition_functions(model, b), levels.min(), levels.max(), temps
-    )
+    bound = catastrophe_probability_bound(log_z, levels.min(), levels.max(), temps)
     assert np.all(exact <= bound) and np.all(bound <= 100.0 * exact)
 
 
 def test_error_against_a_bound_is_the_largest_possible_error():
     curve = TailRiskCurve(
-        np.array([1.0, 2.0]), np.array([1e-3, 1e-3]), np.array([4e-4, 2e-3]), None, 0.0,
+        np.array([1.0, 2.0]),
+        np.array([1e-3, 1e-3]),
+        np.array([4e-4, 2e-3]),
+        None,
+        0.0,
         exact_is_bound=True,
     )
     # True value somewhere in [0, 1e-3]: the error can reach max(estimate, U - estimate).

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,11 +43,16 @@ from qrspps.dynamics.states import (
 from qrspps.dynamics.trotter import TrotterEvolution, TrotterRun
 from qrspps.errors import ResourceLimitError
 from qrspps.exact.spectral import exact_spectrum, exact_survival_amplitude
-from qrspps.exact.structured import log_partition_functions
+from qrspps.exact.structured import log_partition_function
 from qrspps.model.ising import IsingModel
 from qrspps.quantum.ansatz import DEFAULT_DEPTH, build_ansatz
 from qrspps.quantum.backend import SimulatorSettings
-from qrspps.risk.tailrisk import TailRiskCurve, catastrophe_probability_bound, tail_risk_curve
+from qrspps.risk.tailrisk import (
+    TailRiskCurve,
+    bounded_tail_risk_curve,
+    catastrophe_probability_bound,
+    tail_risk_curve,
+)
 
 log = logging.getLogger(__name__)
 
@@ -235,10 +240,9 @@ def pcat_curve(
     if dos.exact_spectrum is None:
         if dos.model is None or srange.source != "exact":
             return None
-        model = dos.model
         try:
             upper = catastrophe_probability_bound(
-                lambda betas: log_partition_functions(model, betas),
+                log_partition_function(dos.model),
                 srange.lower,
                 srange.upper,
                 temperatures,
@@ -248,15 +252,16 @@ def pcat_curve(
             log.warning("%s: no P_cat bound either (%s)", dos.name, exc)
             return None
         log.info("%s: exact P_cat replaced by its partition-function upper bound", dos.name)
-        bounded = tail_risk_curve(
-            (np.array([srange.lower, srange.upper]), np.ones(2)),
+        return bounded_tail_risk_curve(
+            upper,
+            srange.lower,
+            srange.upper,
             temperatures,
             estimate=estimate,
             leave_one_out=leave_one_out,
             f=settings.f,
             estimate_range=(srange.lower, srange.upper),
         )
-        return replace(bounded, exact=upper, exact_is_bound=True)
     return tail_risk_curve(
         dos.exact_spectrum,
         temperatures,

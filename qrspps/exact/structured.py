@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -360,36 +361,40 @@ def exact_thermal(
     return ThermalResult(beta, log_z, -log_z / beta, energy, stress, wall)
 
 
-def log_partition_functions(
+def log_partition_function(
     model: IsingModel,
-    betas: np.ndarray,
     *,
     max_table_entries: int = DEFAULT_MAX_TABLE_ENTRIES,
     max_cluster_qubits: int = DEFAULT_MAX_CLUSTER_QUBITS,
-) -> np.ndarray:
-    """``ln Z(beta) = ln Tr exp(-beta H)`` for every ``beta``, any sign, forward pass only.
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``betas -> ln Z(beta) = ln Tr exp(-beta H)`` for any sign of ``beta``, forward pass only.
 
     Unlike :func:`exact_thermal` this accepts ``beta <= 0`` (``beta < 0`` weighs the top of the
-    spectrum: ``Z_H(beta) = Z_{-H}(-beta)``), which the tail bounds of :mod:`qrspps.risk.tailrisk`
-    need, and it prepares the model once for all ``beta``.
+    spectrum: ``Z_H(beta) = Z_{-H}(-beta)``), which the tail bound of :mod:`qrspps.risk.tailrisk`
+    needs. The model is prepared (clusters diagonalised, elimination planned) once, here; every
+    call of the returned function is one elimination per ``beta``.
 
     Raises:
-        ValueError: a ``beta`` that is not finite.
-        ResourceLimitError: a cluster or the elimination width exceeds its limit.
+        ResourceLimitError: a cluster or the elimination width exceeds its limit (at once).
+        ValueError: from the returned function, for a ``beta`` that is not finite.
     """
-    betas = np.atleast_1d(np.asarray(betas, dtype=float))
-    if not np.all(np.isfinite(betas)):
-        raise ValueError(f"every beta must be finite (inverse energy units), got {betas}")
     prep = prepare_model(
         model, max_table_entries=max_table_entries, max_cluster_qubits=max_cluster_qubits
     )
     semiring = LogSumExpSemiring()
-    out = np.empty(len(betas))
-    for i, beta in enumerate(betas):
-        factors = build_factors(
-            prep,
-            lambda e, b=beta: (-b * e,),
-            lambda _, s, b=beta: (log_sum_exp(-b * s.energies, axis=1),),
-        )
-        out[i] = float(eliminate(prep.plan, factors, semiring, unit=(_scalar(0.0),)).root[0])
-    return out
+
+    def log_z(betas: np.ndarray) -> np.ndarray:
+        betas = np.atleast_1d(np.asarray(betas, dtype=float))
+        if not np.all(np.isfinite(betas)):
+            raise ValueError(f"every beta must be finite (inverse energy units), got {betas}")
+        out = np.empty(len(betas))
+        for i, beta in enumerate(betas):
+            factors = build_factors(
+                prep,
+                lambda e, b=beta: (-b * e,),
+                lambda _, s, b=beta: (log_sum_exp(-b * s.energies, axis=1),),
+            )
+            out[i] = float(eliminate(prep.plan, factors, semiring, unit=(_scalar(0.0),)).root[0])
+        return out
+
+    return log_z

@@ -90,9 +90,3 @@ def to_node_order(values: np.ndarray, order: Sequence[int]) -> np.ndarray:
     out = np.empty_like(values)
     out[np.asarray(order, dtype=np.int64)] = values
     return out
-
-
-def cluster_positions(model: IsingModel, order: Sequence[int]) -> list[int]:
-    """Chain positions whose node lies in a multi-node shocked cluster of ``model``."""
-    in_clusters = {v for nodes in multi_node_clusters(model) for v in nodes}
-    return [k for k, v in enumerate(order) if v in in_clusters]
